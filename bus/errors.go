@@ -1,0 +1,63 @@
+package bus
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors shared by every engine. Engines wrap them with context
+// (topic, engine, value); test with errors.Is.
+var (
+	// ErrEventBusNotStarted is returned by Publish, Subscribe and
+	// SubscribeAsync before Start and after Stop.
+	ErrEventBusNotStarted = errors.New("event bus not started")
+
+	// ErrEventBusShutdownTimeout is returned by Stop when its context
+	// expired before every accepted event was delivered.
+	ErrEventBusShutdownTimeout = errors.New("event bus shutdown timed out")
+
+	// ErrEventHandlerNil is returned by Subscribe and SubscribeAsync for
+	// a nil handler.
+	ErrEventHandlerNil = errors.New("event handler cannot be nil")
+
+	// ErrInvalidSubscriptionType is returned by Unsubscribe for a
+	// subscription that this engine did not create.
+	ErrInvalidSubscriptionType = errors.New("invalid subscription type")
+
+	// ErrEmptyTopic is returned by Publish and Subscribe for an empty
+	// topic.
+	ErrEmptyTopic = errors.New("topic cannot be empty")
+
+	// ErrWildcardPublish is returned by Publish when the topic contains a
+	// wildcard: wildcards are for subscriptions only.
+	ErrWildcardPublish = errors.New("cannot publish to a wildcard topic")
+
+	// ErrEventDropped is returned by Publish in the modes that drop
+	// instead of waiting (memory "drop" and "timeout", sharded
+	// "drop-newest" and "timeout") when the event could not be queued
+	// for at least one subscription. The drop is also counted.
+	ErrEventDropped = errors.New("event dropped: queue full")
+
+	// ErrDraining is returned by Publish after PreStop began draining the
+	// bus: the event was not accepted.
+	ErrDraining = errors.New("event bus is draining")
+
+	// ErrPayloadTooLarge is returned by Publish when the encoded event
+	// exceeds the engine's payload limit.
+	ErrPayloadTooLarge = errors.New("payload too large")
+
+	// ErrHandlerPanic is wrapped by the error recorded for a handler that
+	// panicked.
+	ErrHandlerPanic = errors.New("event handler panicked")
+)
+
+// PanicError is the error a recovered handler panic turns into.
+type PanicError struct {
+	Value any    // the value passed to panic
+	Stack []byte // the goroutine stack at the panic
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("event handler panicked: %v", e.Value) }
+
+// Unwrap lets errors.Is(err, ErrHandlerPanic) match.
+func (e *PanicError) Unwrap() error { return ErrHandlerPanic }

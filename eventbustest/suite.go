@@ -1,0 +1,48 @@
+package eventbustest
+
+import (
+	"testing"
+)
+
+// check is one named behaviour of the contract.
+type check struct {
+	name string
+	fn   func(c *checker)
+}
+
+// checks lists the contract, one named behaviour each. Names are
+// sentences so that a failure reads as the guarantee that broke.
+var checks = []check{
+	{"publish reaches a subscriber with topic payload and metadata", checkPublishSubscribe},
+	{"wildcard subscriptions match by prefix and star matches everything", checkWildcards},
+	{"sync subscription sees one publisher's events once and in order", checkSyncOrder},
+	{"async subscription receives every event once", checkAsyncDelivery},
+	{"every subscriber of a topic receives every event", checkFanOut},
+	{"unsubscribe stops delivery at once and is idempotent", checkUnsubscribe},
+	{"cancel is equivalent to unsubscribe", checkCancel},
+	{"topics and subscriber counts follow subscriptions", checkTopicsAndCounts},
+	{"failing and panicking handlers keep their subscription alive", checkHandlerFailures},
+	{"stop delivers every accepted event", checkStopDelivers},
+	{"publish before start and after stop is refused", checkNotStarted},
+	{"nil handlers and empty topics are rejected", checkBadInput},
+	{"concurrent publishers and subscribers lose nothing", checkConcurrency},
+	{"subscriptions survive a restart", checkRestart},
+	{"handler context carries publisher values without its cancellation", checkHandlerContext},
+	{"unsubscribing another engine's subscription leaves both engines intact", checkForeignUnsubscribe},
+	{"stats count deliveries", checkStats},
+	{"stop leaves no goroutine behind", checkNoLeaks},
+}
+
+// Run runs every check of the conformance suite against the engine built
+// by cfg.New, each as a subtest named after the guarantee it checks.
+func Run(t *testing.T, cfg Config) {
+	t.Helper()
+	if cfg.New == nil {
+		t.Fatal("eventbustest.Config.New is nil")
+	}
+	for _, ch := range checks {
+		t.Run(ch.name, func(t *testing.T) {
+			ch.fn(newChecker(t, t, cfg))
+		})
+	}
+}

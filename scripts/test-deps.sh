@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh machine, idempotently:
+#   - redis-server (Debian package) for the Redis engine tests and the
+#     Kinesis Redis lease store;
+#   - kinesalite (npm, pinned in test/kinesis/package-lock.json) for the
+#     Kinesis engine tests.
+# Kafka tests need nothing: they run kfake, an in-process broker.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "test-deps: installing redis-server" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+
+if [ -f test/kinesis/package-lock.json ] && [ ! -d test/kinesis/node_modules/kinesalite ]; then
+  echo "test-deps: npm ci in test/kinesis" >&2
+  npm ci --no-audit --no-fund --loglevel=error --prefix test/kinesis >/dev/null
+fi
