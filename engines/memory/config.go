@@ -1,0 +1,92 @@
+package memory
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// Delivery modes: what Publish does when a subscription's queue is full.
+const (
+	DeliveryBlock   = "block"
+	DeliveryTimeout = "timeout"
+	DeliveryDrop    = "drop"
+)
+
+// Config configures the memory engine. The zero value is valid: every
+// field has the default written on it. JSON names match the module-level
+// EventBusConfig keys, so single-engine settings reach the engine.
+type Config struct {
+	// MaxEventQueueSize is the capacity of the async worker-pool queue.
+	// Default: 1000.
+	MaxEventQueueSize int `json:"maxEventQueueSize"`
+	// DefaultEventBufferSize is each subscription's queue capacity.
+	// Default: 10.
+	DefaultEventBufferSize int `json:"defaultEventBufferSize"`
+	// WorkerCount is the number of goroutines running async handlers.
+	// Default: 5.
+	WorkerCount int `json:"workerCount"`
+	// DeliveryMode is "block", "timeout" or "drop". Default: "block".
+	DeliveryMode string `json:"deliveryMode"`
+	// PublishBlockTimeout is how long "timeout" mode waits for room.
+	// Zero means one immediate attempt. Default: 0.
+	PublishBlockTimeout bus.Duration `json:"publishBlockTimeout"`
+	// RotateSubscriberOrder rotates the order in which matching
+	// subscriptions are offered each event, so that in the dropping
+	// modes no subscription is always served last. Default: false.
+	RotateSubscriberOrder bool `json:"rotateSubscriberOrder"`
+	// UnsubscribeWait bounds how long Unsubscribe waits for a handler
+	// call in flight. Default: 1s.
+	UnsubscribeWait bus.Duration `json:"unsubscribeWait"`
+}
+
+func (c *Config) setDefaults() {
+	if c.MaxEventQueueSize == 0 {
+		c.MaxEventQueueSize = 1000
+	}
+	if c.DefaultEventBufferSize == 0 {
+		c.DefaultEventBufferSize = 10
+	}
+	if c.WorkerCount == 0 {
+		c.WorkerCount = 5
+	}
+	if c.DeliveryMode == "" {
+		c.DeliveryMode = DeliveryBlock
+	}
+	if c.UnsubscribeWait == 0 {
+		c.UnsubscribeWait = bus.Duration(time.Second)
+	}
+}
+
+// Validate reports the first invalid field, naming it and its value.
+func (c *Config) Validate() error {
+	switch {
+	case c.MaxEventQueueSize < 0:
+		return fmt.Errorf("maxEventQueueSize: %d: must be >= 1", c.MaxEventQueueSize)
+	case c.DefaultEventBufferSize < 0:
+		return fmt.Errorf("defaultEventBufferSize: %d: must be >= 1", c.DefaultEventBufferSize)
+	case c.WorkerCount < 0:
+		return fmt.Errorf("workerCount: %d: must be >= 1", c.WorkerCount)
+	case c.PublishBlockTimeout < 0:
+		return fmt.Errorf("publishBlockTimeout: %v: must be >= 0", c.PublishBlockTimeout.Std())
+	case c.UnsubscribeWait < 0:
+		return fmt.Errorf("unsubscribeWait: %v: must be >= 0", c.UnsubscribeWait.Std())
+	}
+	switch c.DeliveryMode {
+	case "", DeliveryBlock, DeliveryTimeout, DeliveryDrop:
+	default:
+		return fmt.Errorf("deliveryMode: %q: must be one of block, timeout, drop", c.DeliveryMode)
+	}
+	return nil
+}
+
+// New is the engine factory registered as type "memory": it decodes the
+// engine's config map (see Config for keys) and returns a stopped engine.
+func New(config map[string]any) (bus.EventBus, error) {
+	var cfg Config
+	if err := bus.DecodeConfig(config, &cfg); err != nil {
+		return nil, fmt.Errorf("memory engine: %w", err)
+	}
+	return NewEventBus(cfg)
+}

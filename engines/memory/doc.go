@@ -1,0 +1,26 @@
+// Package memory is the channel-based in-process engine (engine type
+// "memory"): the upstream package's design, made lossless and robust.
+//
+// Each subscription owns a bounded queue (DefaultEventBufferSize) and one
+// delivery goroutine. Sync subscriptions (Subscribe) run their handler on
+// that goroutine, in publish order. Async subscriptions (SubscribeAsync)
+// hand each event to a shared pool of WorkerCount goroutines fed by a
+// queue of MaxEventQueueSize; they give no ordering.
+//
+// When a subscription's queue is full, DeliveryMode decides:
+//
+//   - "block" (default): Publish waits for room, bounded by its ctx; lossless.
+//   - "timeout": Publish waits up to PublishBlockTimeout, then drops the
+//     event for that subscription, counts it and returns ErrEventDropped.
+//   - "drop": Publish drops at once, counts it and returns ErrEventDropped.
+//
+// Upstream's default is "drop", and its Publish returns nil after a drop;
+// ours is "block", and a drop is always counted and returned.
+//
+// Stop refuses new publishes, delivers everything queued, waits for
+// handlers and returns; a restart resumes the same subscriptions. Handler
+// panics are recovered and counted; they never stop a subscription.
+//
+// The sharded ring engine (engines/sharded) is faster; this engine exists
+// for drop-in compatibility with code tuned for the upstream engine.
+package memory

@@ -1,0 +1,272 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// Engine states.
+const (
+	stateStopped int32 = iota
+	stateRunning
+	stateStopping
+)
+
+// EventBus is the memory engine. Create it with NewEventBus or New; the
+// zero value is not usable. All methods are safe for concurrent use.
+type EventBus struct {
+	cfg Config
+
+	// lifeMu serializes Start and Stop (held while Stop drains).
+	lifeMu sync.Mutex
+	// mu guards subs, topicCount, run and state changes; it is never held
+	// while waiting for handlers, so handlers may (un)subscribe freely.
+	mu         sync.Mutex
+	subs       map[string]*subscription
+	topicCount map[string]int
+	// snapshot is a copy-on-write list of subs read by Publish without
+	// locking.
+	snapshot atomic.Pointer[[]*subscription]
+
+	state atomic.Int32
+	// gate: every Publish holds it shared for its whole duration; Stop
+	// takes it exclusively to wait until no publish is in flight, so no
+	// event can slip into a queue after the drain began.
+	gate sync.RWMutex
+
+	run *runState // the current Start..Stop period, nil while stopped
+
+	rotation atomic.Uint64
+	observer atomic.Pointer[observerBox]
+	stats    counters
+}
+
+// runState is what one Start creates and its Stop tears down.
+type runState struct {
+	life    context.Context // handlers' context; cancelled if Stop times out
+	cancel  context.CancelFunc
+	stop    chan struct{} // closed by Stop: drain queues, then exit
+	pool    chan job      // async work
+	subsWG  sync.WaitGroup
+	poolWG  sync.WaitGroup
+	abandon atomic.Bool // set when Stop's deadline expired: drop, don't deliver
+}
+
+type job struct {
+	sub *subscription
+	env envelope
+}
+
+type envelope struct {
+	ctx context.Context
+	ev  bus.Event
+}
+
+type observerBox struct {
+	o   bus.Observer
+	msg bus.MessageObserver // nil unless o wants per-message calls
+}
+
+// NewEventBus returns a stopped engine configured by cfg (zero fields take
+// their defaults).
+func NewEventBus(cfg Config) (*EventBus, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("memory engine: %w", err)
+	}
+	cfg.setDefaults()
+	b := &EventBus{cfg: cfg, subs: map[string]*subscription{}, topicCount: map[string]int{}}
+	b.snapshot.Store(&[]*subscription{})
+	return b, nil
+}
+
+// Config returns the engine's effective configuration (defaults applied).
+func (b *EventBus) Config() Config { return b.cfg }
+
+// SetObserver installs the observer that hears about topics, failures and,
+// if it implements bus.MessageObserver, every delivery. Safe at any time.
+func (b *EventBus) SetObserver(o bus.Observer) {
+	if o == nil {
+		b.observer.Store(nil)
+		return
+	}
+	box := &observerBox{o: o}
+	box.msg, _ = o.(bus.MessageObserver)
+	b.observer.Store(box)
+}
+
+// Start launches the delivery goroutines of every subscription and the
+// async worker pool. Starting a running engine is a no-op.
+func (b *EventBus) Start(ctx context.Context) error {
+	b.lifeMu.Lock()
+	defer b.lifeMu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state.Load() != stateStopped {
+		return nil
+	}
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r := &runState{life: life, cancel: cancel, stop: make(chan struct{}), pool: make(chan job, b.cfg.MaxEventQueueSize)}
+	for i := 0; i < b.cfg.WorkerCount; i++ {
+		r.poolWG.Add(1)
+		go b.poolWorker(r)
+	}
+	for _, s := range b.subs {
+		s.launch(r)
+	}
+	b.run = r
+	b.state.Store(stateRunning)
+	return nil
+}
+
+// Stop refuses new publishes, delivers every queued event, waits for
+// running handlers and stops the goroutines. If ctx expires first, the
+// handlers' context is cancelled, the events still queued are counted as
+// dropped, LossyShutdown is set and an error wrapping
+// bus.ErrEventBusShutdownTimeout is returned. Subscriptions survive and
+// resume on the next Start. Stopping a stopped engine is a no-op.
+func (b *EventBus) Stop(ctx context.Context) error {
+	b.lifeMu.Lock()
+	defer b.lifeMu.Unlock()
+	b.mu.Lock()
+	if b.state.Load() != stateRunning {
+		b.mu.Unlock()
+		return nil
+	}
+	b.state.Store(stateStopping)
+	r := b.run
+	b.mu.Unlock()
+
+	b.gate.Lock() // waits for publishes in flight (they can progress: workers still run)
+	b.gate.Unlock()
+	close(r.stop)
+	done := make(chan struct{})
+	go func() {
+		r.subsWG.Wait() // delivery goroutines drained their queues into handlers / the pool
+		close(r.pool)
+		r.poolWG.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		r.abandon.Store(true)
+		r.cancel()
+		b.stats.lossy.Store(true)
+		err = fmt.Errorf("memory engine stop: %w: %w", bus.ErrEventBusShutdownTimeout, ctx.Err())
+	}
+	r.cancel()
+	b.mu.Lock()
+	b.run = nil
+	b.state.Store(stateStopped)
+	b.mu.Unlock()
+	return err
+}
+
+// Subscribe registers a handler called in publish order on the
+// subscription's own goroutine.
+func (b *EventBus) Subscribe(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	return b.subscribe(topic, handler, false)
+}
+
+// SubscribeAsync registers a handler run on the shared worker pool.
+func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	return b.subscribe(topic, handler, true)
+}
+
+func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
+	if err := bus.ValidateSubscription(topic, handler); err != nil {
+		return nil, fmt.Errorf("memory engine: %w", err)
+	}
+	b.mu.Lock()
+	if b.state.Load() != stateRunning {
+		b.mu.Unlock()
+		return nil, fmt.Errorf("memory engine: subscribe %q: %w", topic, bus.ErrEventBusNotStarted)
+	}
+	s := newSubscription(b, topic, handler, async, b.cfg.DefaultEventBufferSize)
+	b.subs[s.id] = s
+	b.topicCount[topic]++
+	first := b.topicCount[topic] == 1
+	b.publishSnapshotLocked()
+	s.launch(b.run)
+	b.mu.Unlock()
+	if first {
+		if box := b.observer.Load(); box != nil {
+			box.o.TopicCreated(topic)
+		}
+	}
+	return s, nil
+}
+
+// Unsubscribe removes the subscription at once: no handler call starts
+// after it returns. Events still queued for it are counted as dropped. It
+// waits up to Config.UnsubscribeWait (or ctx) for a handler call in
+// flight. Unsubscribing twice, or after Stop, returns nil; a subscription
+// of another engine is refused with bus.ErrInvalidSubscriptionType.
+func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
+	s, ok := sub.(*subscription)
+	if !ok || s == nil || s.bus != b {
+		return fmt.Errorf("memory engine: unsubscribe %T: %w", sub, bus.ErrInvalidSubscriptionType)
+	}
+	return s.unsubscribe(ctx)
+}
+
+// remove takes s out of the engine's tables; it reports whether s was
+// still registered.
+func (b *EventBus) remove(s *subscription) bool {
+	b.mu.Lock()
+	if _, ok := b.subs[s.id]; !ok {
+		b.mu.Unlock()
+		return false
+	}
+	delete(b.subs, s.id)
+	b.topicCount[s.topic]--
+	last := b.topicCount[s.topic] == 0
+	if last {
+		delete(b.topicCount, s.topic)
+	}
+	b.publishSnapshotLocked()
+	b.mu.Unlock()
+	if last {
+		if box := b.observer.Load(); box != nil {
+			box.o.TopicDeleted(s.topic)
+		}
+	}
+	return true
+}
+
+func (b *EventBus) publishSnapshotLocked() {
+	list := make([]*subscription, 0, len(b.subs))
+	for _, s := range b.subs {
+		list = append(list, s)
+	}
+	// A stable order (by creation) keeps delivery order deterministic
+	// when rotation is off.
+	slices.SortFunc(list, func(x, y *subscription) int { return int(x.seq - y.seq) })
+	b.snapshot.Store(&list)
+}
+
+// Topics returns the subscribed topic patterns, sorted.
+func (b *EventBus) Topics() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]string, 0, len(b.topicCount))
+	for t := range b.topicCount {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SubscriberCount returns the number of subscriptions on exactly this
+// topic pattern.
+func (b *EventBus) SubscriberCount(topic string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.topicCount[topic]
+}
