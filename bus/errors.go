@@ -46,6 +46,10 @@ var (
 	// exceeds the engine's payload limit.
 	ErrPayloadTooLarge = errors.New("payload too large")
 
+	// ErrInvalidShardCount is returned (wrapped, with the value) for a
+	// shard count below 1 by the engines that shard.
+	ErrInvalidShardCount = errors.New("invalid shard count")
+
 	// ErrHandlerPanic is wrapped by the error recorded for a handler that
 	// panicked.
 	ErrHandlerPanic = errors.New("event handler panicked")
