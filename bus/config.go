@@ -127,3 +127,6 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // Std returns the value as a time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+// Set stores a time.Duration.
+func (d *Duration) Set(v time.Duration) { *d = Duration(v) }

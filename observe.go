@@ -1,0 +1,156 @@
+package eventbus
+
+import (
+	"context"
+	"sync/atomic"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/GoCodeAlone/modular"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// EventSource is the CloudEvents source of every event the module emits.
+const EventSource = "eventbus-service"
+
+// observation holds the modular subject the module emits to. Nothing is
+// built or sent while no subject is registered; per-message events
+// (published, received) additionally need EventBusConfig.MessageEvents.
+type observation struct {
+	subject       atomic.Pointer[subjectBox]
+	messageEvents bool
+}
+
+type subjectBox struct{ s modular.Subject }
+
+// RegisterObservers (modular.ObservableModule) records the application's
+// subject; modular's ObservableApplication calls it before Init.
+func (m *EventBusModule) RegisterObservers(subject modular.Subject) error {
+	if subject == nil {
+		m.obs.subject.Store(nil)
+		return nil
+	}
+	m.obs.subject.Store(&subjectBox{s: subject})
+	return nil
+}
+
+// EmitEvent sends a CloudEvent to the registered observers, synchronously
+// and in call order. Without a subject it returns
+// ErrNoSubjectForEventEmission.
+func (m *EventBusModule) EmitEvent(ctx context.Context, event cloudevents.Event) error {
+	box := m.obs.subject.Load()
+	if box == nil {
+		return ErrNoSubjectForEventEmission
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return box.s.NotifyObservers(modular.WithSynchronousNotification(ctx), event)
+}
+
+// GetRegisteredEventTypes returns the ten com.modular.eventbus.* types.
+func (m *EventBusModule) GetRegisteredEventTypes() []string {
+	return []string{
+		EventTypeMessagePublished, EventTypeMessageReceived, EventTypeMessageFailed,
+		EventTypeTopicCreated, EventTypeTopicDeleted,
+		EventTypeSubscriptionCreated, EventTypeSubscriptionRemoved,
+		EventTypeBusStarted, EventTypeBusStopped, EventTypeConfigLoaded,
+	}
+}
+
+// emit builds and sends one lifecycle event if a subject is registered.
+// subject is the CloudEvents subject (the topic), empty for bus events.
+func (m *EventBusModule) emit(ctx context.Context, eventType, subject string, data map[string]any) {
+	if m.obs.subject.Load() == nil {
+		return
+	}
+	ev := modular.NewCloudEvent(eventType, EventSource, data, nil)
+	if subject != "" {
+		ev.SetSubject(subject)
+	}
+	if err := m.EmitEvent(ctx, ev); err != nil && m.logger != nil {
+		m.logger.Debug("eventbus: observer notification failed", "type", eventType, "error", err)
+	}
+}
+
+func (m *EventBusModule) emitLifecycle(ctx context.Context, eventType string, data map[string]any) {
+	m.emit(ctx, eventType, "", data)
+}
+
+func (m *EventBusModule) emitConfigLoaded(cfg *EventBusConfig) {
+	if m.obs.subject.Load() == nil {
+		return
+	}
+	m.emit(context.Background(), EventTypeConfigLoaded, "", map[string]any{
+		"engine": cfg.Engine, "engines": m.router.GetEngineNames(), "multiEngine": cfg.IsMultiEngine(),
+		"max_queue_size": cfg.MaxEventQueueSize, "worker_count": cfg.WorkerCount,
+		"delivery_mode": cfg.DeliveryMode, "event_ttl": cfg.EventTTL.String(), "retention_days": cfg.RetentionDays,
+	})
+}
+
+func (m *EventBusModule) emitSubscription(ctx context.Context, eventType string, s *routedSubscription) {
+	if m.obs.subject.Load() == nil {
+		return
+	}
+	data := map[string]any{"topic": s.Topic(), "subscription_id": s.ID(), "engine": s.engine.name}
+	if eventType == EventTypeSubscriptionCreated {
+		data["async"] = s.IsAsync()
+	}
+	m.emit(ctx, eventType, s.Topic(), data)
+}
+
+func (m *EventBusModule) emitPublished(ctx context.Context, topic string) {
+	if m.obs.subject.Load() == nil {
+		return
+	}
+	m.emit(ctx, EventTypeMessagePublished, topic, map[string]any{"topic": topic, "engine": m.router.GetEngineForTopic(topic)})
+}
+
+func (m *EventBusModule) emitPublishFailed(ctx context.Context, topic string, err error) {
+	if m.obs.subject.Load() == nil {
+		return
+	}
+	m.emit(ctx, EventTypeMessageFailed, topic, map[string]any{"topic": topic, "stage": "publish", "error": err.Error()})
+}
+
+// engineObserver adapts an engine's notifications to CloudEvents. It
+// implements bus.MessageObserver only when per-message events are on, so
+// engines skip the per-delivery call otherwise.
+func (m *EventBusModule) engineObserver(engine string) bus.Observer {
+	o := &engineObserver{m: m, engine: engine}
+	if m.obs.messageEvents {
+		return &engineMessageObserver{o}
+	}
+	return o
+}
+
+type engineObserver struct {
+	m      *EventBusModule
+	engine string
+}
+
+func (o *engineObserver) TopicCreated(topic string) {
+	o.m.emit(context.Background(), EventTypeTopicCreated, topic, map[string]any{"topic": topic, "engine": o.engine})
+}
+
+func (o *engineObserver) TopicDeleted(topic string) {
+	o.m.emit(context.Background(), EventTypeTopicDeleted, topic, map[string]any{"topic": topic, "engine": o.engine})
+}
+
+func (o *engineObserver) MessageFailed(ctx context.Context, e bus.Event, subscriptionID string, err error) {
+	if o.m.obs.subject.Load() == nil {
+		return
+	}
+	o.m.emit(ctx, EventTypeMessageFailed, e.Topic, map[string]any{
+		"topic": e.Topic, "subscription_id": subscriptionID, "engine": o.engine, "stage": "handle", "error": err.Error(),
+	})
+}
+
+type engineMessageObserver struct{ *engineObserver }
+
+func (o *engineMessageObserver) MessageReceived(ctx context.Context, e bus.Event, subscriptionID string) {
+	if o.m.obs.subject.Load() == nil {
+		return
+	}
+	o.m.emit(ctx, EventTypeMessageReceived, e.Topic, map[string]any{"topic": e.Topic, "subscription_id": subscriptionID, "engine": o.engine})
+}

@@ -1,0 +1,384 @@
+package eventbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// maxRouteCache bounds the per-topic routing cache; topics beyond it are
+// routed by scanning the rules (which does not allocate either).
+const maxRouteCache = 4096
+
+// EngineRouter owns the engines of a configuration and routes each topic
+// to one of them: routing rules are evaluated in order and the first
+// pattern that matches (bus.MatchTopic) wins; topics no rule matches go to
+// the default engine. Subscriptions are routed on their pattern string, so
+// a wildcard subscription lives on the engine its pattern routes to.
+//
+// All methods are safe for concurrent use. The publish path takes no lock
+// and does not allocate: routing decisions are cached per topic in a
+// copy-on-write map.
+type EngineRouter struct {
+	engines       []*routedEngine // configuration order
+	byName        map[string]*routedEngine
+	rules         []RoutingRule
+	defaultEngine *routedEngine
+
+	cache   atomic.Pointer[map[string]*routedEngine]
+	cacheMu sync.Mutex
+
+	draining atomic.Bool
+
+	subsMu sync.Mutex
+	subs   map[string]*routedSubscription // by subscription id
+
+	hooks atomic.Pointer[routerHooks]
+}
+
+type routedEngine struct {
+	name string
+	typ  string
+	bus  bus.EventBus
+}
+
+// routerHooks are the module's callbacks, installed by
+// SetModuleReference.
+type routerHooks struct {
+	module *EventBusModule
+}
+
+// NewEngineRouter validates config and builds (without starting) its
+// engines. On error nothing is left half-built.
+func NewEngineRouter(config *EventBusConfig) (*EngineRouter, error) {
+	if config == nil {
+		config = &EventBusConfig{}
+	}
+	if err := config.ValidateConfig(); err != nil {
+		return nil, err
+	}
+	r := &EngineRouter{byName: map[string]*routedEngine{}, rules: config.Routing, subs: map[string]*routedSubscription{}}
+	for _, spec := range config.engineSpecs() {
+		factory, ok := lookupFactory(spec.Type)
+		if !ok {
+			return nil, fmt.Errorf("engine %q: %q: %w", spec.Name, spec.Type, ErrUnknownEngineType)
+		}
+		b, err := safeFactory(factory, spec.Config)
+		if err != nil {
+			return nil, fmt.Errorf("failed to create engine %s (%s): %w", spec.Name, spec.Type, err)
+		}
+		if b == nil {
+			return nil, fmt.Errorf("failed to create engine %s (%s): factory returned nil", spec.Name, spec.Type)
+		}
+		e := &routedEngine{name: spec.Name, typ: spec.Type, bus: b}
+		r.engines = append(r.engines, e)
+		r.byName[spec.Name] = e
+	}
+	r.defaultEngine = r.byName[config.GetDefaultEngine()]
+	empty := map[string]*routedEngine{}
+	r.cache.Store(&empty)
+	return r, nil
+}
+
+// safeFactory turns a panicking third-party factory into an error.
+func safeFactory(f EngineFactory, cfg map[string]interface{}) (b EventBus, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("engine factory panicked: %v", v)
+		}
+	}()
+	return f(cfg)
+}
+
+// route returns the engine a topic (or subscription pattern) belongs to.
+func (r *EngineRouter) route(topic string) *routedEngine {
+	if e, ok := (*r.cache.Load())[topic]; ok {
+		return e
+	}
+	e := r.scan(topic)
+	r.cacheMu.Lock()
+	old := *r.cache.Load()
+	if len(old) < maxRouteCache {
+		next := make(map[string]*routedEngine, len(old)+1)
+		for k, v := range old {
+			next[k] = v
+		}
+		next[topic] = e
+		r.cache.Store(&next)
+	}
+	r.cacheMu.Unlock()
+	return e
+}
+
+func (r *EngineRouter) scan(topic string) *routedEngine {
+	for _, rule := range r.rules {
+		for _, p := range rule.Topics {
+			if bus.MatchTopic(p, topic) {
+				return r.byName[rule.Engine]
+			}
+		}
+	}
+	return r.defaultEngine
+}
+
+// GetEngineForTopic returns the name of the engine that handles topic.
+func (r *EngineRouter) GetEngineForTopic(topic string) string { return r.route(topic).name }
+
+// GetEngineNames returns the engine names in configuration order.
+func (r *EngineRouter) GetEngineNames() []string {
+	out := make([]string, len(r.engines))
+	for i, e := range r.engines {
+		out[i] = e.name
+	}
+	return out
+}
+
+// Engine returns the engine called name (ErrEngineNotFound otherwise), for
+// engine-specific operations such as the sharded engine's Flush.
+func (r *EngineRouter) Engine(name string) (EventBus, error) {
+	e, ok := r.byName[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrEngineNotFound, name)
+	}
+	return e.bus, nil
+}
+
+// Start starts every engine in configuration order. If one fails, the
+// engines already started are stopped again and the error names the
+// engine that failed.
+func (r *EngineRouter) Start(ctx context.Context) error {
+	r.draining.Store(false)
+	for i, e := range r.engines {
+		if err := e.bus.Start(ctx); err != nil {
+			for j := i - 1; j >= 0; j-- {
+				_ = r.engines[j].bus.Stop(ctx)
+			}
+			return fmt.Errorf("start engine %q (%s): %w", e.name, e.typ, err)
+		}
+	}
+	return nil
+}
+
+// Stop stops every engine (in reverse configuration order), each draining
+// its accepted events within ctx, and returns their errors joined, each
+// naming its engine.
+func (r *EngineRouter) Stop(ctx context.Context) error {
+	var errs []error
+	for i := len(r.engines) - 1; i >= 0; i-- {
+		e := r.engines[i]
+		if err := e.bus.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop engine %q (%s): %w", e.name, e.typ, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Publish sends the event to the engine its topic routes to. After
+// PreStop began draining it returns an error wrapping ErrDraining.
+func (r *EngineRouter) Publish(ctx context.Context, event Event) error {
+	if r.draining.Load() {
+		return fmt.Errorf("publish %q: %w", event.Topic, ErrDraining)
+	}
+	return r.route(event.Topic).bus.Publish(ctx, event)
+}
+
+// Subscribe subscribes on the engine the pattern routes to.
+func (r *EngineRouter) Subscribe(ctx context.Context, topic string, handler EventHandler) (Subscription, error) {
+	return r.subscribe(ctx, topic, handler, false)
+}
+
+// SubscribeAsync subscribes asynchronously on the engine the pattern
+// routes to.
+func (r *EngineRouter) SubscribeAsync(ctx context.Context, topic string, handler EventHandler) (Subscription, error) {
+	return r.subscribe(ctx, topic, handler, true)
+}
+
+func (r *EngineRouter) subscribe(ctx context.Context, topic string, handler EventHandler, async bool) (Subscription, error) {
+	if err := bus.ValidateSubscription(topic, handler); err != nil {
+		return nil, err
+	}
+	e := r.route(topic)
+	var (
+		inner Subscription
+		err   error
+	)
+	if async {
+		inner, err = e.bus.SubscribeAsync(ctx, topic, handler)
+	} else {
+		inner, err = e.bus.Subscribe(ctx, topic, handler)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("engine %q: %w", e.name, err)
+	}
+	s := &routedSubscription{Subscription: inner, router: r, engine: e}
+	r.subsMu.Lock()
+	r.subs[inner.ID()] = s
+	r.subsMu.Unlock()
+	if h := r.hooks.Load(); h != nil {
+		h.module.emitSubscription(ctx, EventTypeSubscriptionCreated, s)
+	}
+	return s, nil
+}
+
+// Unsubscribe removes a subscription from the engine that owns it,
+// without touching any other engine. It is idempotent. A subscription the
+// router did not create is offered to the engines in order until one
+// accepts it; if none does, the error wraps ErrSubscriptionNotFound.
+func (r *EngineRouter) Unsubscribe(ctx context.Context, subscription Subscription) error {
+	if subscription == nil {
+		return fmt.Errorf("unsubscribe nil: %w", ErrSubscriptionNotFound)
+	}
+	if s, ok := subscription.(*routedSubscription); ok {
+		if s.router != r {
+			return fmt.Errorf("unsubscribe %s: belongs to another router: %w", s.ID(), ErrSubscriptionNotFound)
+		}
+		return r.unsubscribe(ctx, s)
+	}
+	r.subsMu.Lock()
+	s, ok := r.subs[subscription.ID()]
+	r.subsMu.Unlock()
+	if ok && s.Subscription == subscription {
+		return r.unsubscribe(ctx, s)
+	}
+	for _, e := range r.engines {
+		if err := e.bus.Unsubscribe(ctx, subscription); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("unsubscribe %s: %w", subscription.ID(), ErrSubscriptionNotFound)
+}
+
+func (r *EngineRouter) unsubscribe(ctx context.Context, s *routedSubscription) error {
+	if err := s.engine.bus.Unsubscribe(ctx, s.Subscription); err != nil {
+		return fmt.Errorf("engine %q: %w", s.engine.name, err)
+	}
+	r.subsMu.Lock()
+	_, present := r.subs[s.ID()]
+	delete(r.subs, s.ID())
+	r.subsMu.Unlock()
+	if present {
+		if h := r.hooks.Load(); h != nil {
+			h.module.emitSubscription(ctx, EventTypeSubscriptionRemoved, s)
+		}
+	}
+	return nil
+}
+
+// Topics returns the union of the engines' topics, sorted.
+func (r *EngineRouter) Topics() []string {
+	var out []string
+	for _, e := range r.engines {
+		out = append(out, e.bus.Topics()...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// SubscriberCount returns the number of subscriptions on exactly this
+// topic pattern, summed over the engines.
+func (r *EngineRouter) SubscriberCount(topic string) int {
+	n := 0
+	for _, e := range r.engines {
+		n += e.bus.SubscriberCount(topic)
+	}
+	return n
+}
+
+// CollectStats sums the delivered and dropped counts of the engines that
+// report them (bus.StatsProvider).
+func (r *EngineRouter) CollectStats() (delivered uint64, dropped uint64) {
+	for _, e := range r.engines {
+		if sp, ok := e.bus.(bus.StatsProvider); ok {
+			d, x := sp.Stats()
+			delivered += d
+			dropped += x
+		}
+	}
+	return delivered, dropped
+}
+
+// CollectPerEngineStats returns delivered and dropped counts per engine
+// name, for the engines that report them.
+func (r *EngineRouter) CollectPerEngineStats() map[string]DeliveryStats {
+	out := make(map[string]DeliveryStats, len(r.engines))
+	for _, e := range r.engines {
+		if sp, ok := e.bus.(bus.StatsProvider); ok {
+			d, x := sp.Stats()
+			out[e.name] = DeliveryStats{Delivered: d, Dropped: x}
+		}
+	}
+	return out
+}
+
+// CollectEngineStats returns the detailed figures of every engine that
+// reports them (bus.EngineStatsProvider), by engine name.
+func (r *EngineRouter) CollectEngineStats() map[string]EngineStats {
+	out := make(map[string]EngineStats, len(r.engines))
+	for _, e := range r.engines {
+		if sp, ok := e.bus.(bus.EngineStatsProvider); ok {
+			out[e.name] = sp.EngineStats()
+		}
+	}
+	return out
+}
+
+// SetModuleReference connects the router and its engines to the module,
+// which turns their notifications into lifecycle CloudEvents.
+func (r *EngineRouter) SetModuleReference(module *EventBusModule) {
+	if module == nil {
+		r.hooks.Store(nil)
+		for _, e := range r.engines {
+			if o, ok := e.bus.(bus.Observable); ok {
+				o.SetObserver(nil)
+			}
+		}
+		return
+	}
+	r.hooks.Store(&routerHooks{module: module})
+	for _, e := range r.engines {
+		if o, ok := e.bus.(bus.Observable); ok {
+			o.SetObserver(module.engineObserver(e.name))
+		}
+	}
+}
+
+// drain refuses new publishes and waits for the engines that can flush
+// (interface{ Flush(context.Context) error }) to deliver what they hold.
+func (r *EngineRouter) drain(ctx context.Context) error {
+	r.draining.Store(true)
+	var errs []error
+	for _, e := range r.engines {
+		if f, ok := e.bus.(interface{ Flush(context.Context) error }); ok {
+			if err := f.Flush(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("drain engine %q: %w", e.name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// routedSubscription remembers which engine owns a subscription, so that
+// Unsubscribe and Cancel never touch another engine.
+type routedSubscription struct {
+	Subscription
+	router *EngineRouter
+	engine *routedEngine
+}
+
+// Cancel unsubscribes through the router (so the module hears of it).
+func (s *routedSubscription) Cancel() error {
+	return s.router.Unsubscribe(context.Background(), s)
+}
+
+// Engine returns the name of the engine that owns the subscription.
+func (s *routedSubscription) Engine() string { return s.engine.name }
+
+func (s *routedSubscription) String() string {
+	return fmt.Sprintf("subscription %s on %q (engine %s)", s.ID(), s.Topic(), strings.TrimSpace(s.engine.name))
+}
