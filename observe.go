@@ -4,8 +4,8 @@ import (
 	"context"
 	"sync/atomic"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/GoCodeAlone/modular"
+	cloudevents "github.com/cloudevents/sdk-go/v2"
 
 	"github.com/switchyard-go/eventbus/bus"
 )

@@ -12,7 +12,10 @@ import (
 func TestRegisterEngineLastRegistrationWins(t *testing.T) {
 	var calls []string
 	RegisterEngine("test-dup", func(map[string]interface{}) (EventBus, error) { calls = append(calls, "first"); return memory.New(nil) })
-	RegisterEngine("test-dup", func(map[string]interface{}) (EventBus, error) { calls = append(calls, "second"); return memory.New(nil) })
+	RegisterEngine("test-dup", func(map[string]interface{}) (EventBus, error) {
+		calls = append(calls, "second")
+		return memory.New(nil)
+	})
 	t.Cleanup(func() { unregisterEngine("test-dup") })
 	if _, err := NewEngineRouter(&EventBusConfig{Engine: "test-dup"}); err != nil {
 		t.Fatal(err)
