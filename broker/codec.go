@@ -1,0 +1,388 @@
+package broker
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"strings"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// CloudEvents attribute names used by the binary mode.
+const (
+	AttrSpecVersion     = "specversion"
+	AttrID              = "id"
+	AttrSource          = "source"
+	AttrType            = "type"
+	AttrSubject         = "subject"
+	AttrTime            = "time"
+	AttrDataContentType = "datacontenttype"
+
+	// SpecVersion is the CloudEvents version written.
+	SpecVersion = "1.0"
+
+	// ContentTypeJSON is the datacontenttype of JSON-encoded payloads.
+	ContentTypeJSON = "application/json"
+	// ContentTypeOctetStream is the default datacontenttype of a []byte
+	// payload.
+	ContentTypeOctetStream = "application/octet-stream"
+	// ContentTypeStructured is the media type of a structured-mode event.
+	ContentTypeStructured = "application/cloudevents+json"
+
+	// MetadataKeyContentType names the Metadata entry that sets the
+	// datacontenttype of a []byte Payload on publish, and that carries a
+	// received non-JSON content type (other than
+	// application/octet-stream) on receive.
+	MetadataKeyContentType = "contentType"
+)
+
+// Attribute is one CloudEvents attribute (context attribute or extension)
+// in its canonical string form, without any protocol prefix: a Kafka
+// engine writes it as header "ce_"+Name, the Redis engine as a stream
+// field.
+type Attribute struct {
+	Name  string
+	Value string
+}
+
+// BinaryMessage is an event in CloudEvents binary content mode: the
+// attributes travel as string pairs (headers or fields), the data as the
+// body, and the datacontenttype separately (Kafka: the content-type
+// header).
+type BinaryMessage struct {
+	// Attributes holds specversion, id, source, type, subject, time and
+	// one entry per extension; not datacontenttype.
+	Attributes []Attribute
+	// ContentType is the datacontenttype; empty when there is no data.
+	ContentType string
+	// Data is the event data (the encoded Payload); nil when none.
+	Data []byte
+}
+
+// Attr returns the value of the named attribute.
+func (m *BinaryMessage) Attr(name string) (string, bool) {
+	for _, a := range m.Attributes {
+		if a.Name == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// Envelope is a received event with the CloudEvents attributes that have
+// no place in bus.Event.
+type Envelope struct {
+	// Event is what the handler receives.
+	Event bus.Event
+	// ID is the CloudEvents id (unique per Publish; use it to de-duplicate
+	// redeliveries).
+	ID string
+	// Source and Type are the CloudEvents source and type attributes.
+	Source, Type string
+}
+
+// Codec turns bus events into CloudEvents and back. It is immutable and
+// safe for concurrent use.
+type Codec struct {
+	source     string
+	maxPayload int
+}
+
+// NewCodec returns a codec for o (WithDefaults is applied).
+func NewCodec(o Options) *Codec {
+	o = o.WithDefaults()
+	return &Codec{source: o.Source, maxPayload: o.MaxPayloadBytes}
+}
+
+// encodeData returns the data and datacontenttype of e's Payload, and
+// whether Metadata[MetadataKeyContentType] was consumed.
+func encodeData(e bus.Event) (data []byte, ct string, usedCT bool, err error) {
+	switch p := e.Payload.(type) {
+	case nil:
+		return nil, "", false, nil
+	case json.RawMessage:
+		return p, ContentTypeJSON, false, nil
+	case []byte:
+		if s, ok := e.Metadata[MetadataKeyContentType].(string); ok && s != "" {
+			return p, s, true, nil
+		}
+		return p, ContentTypeOctetStream, false, nil
+	default:
+		b, err := json.Marshal(p)
+		if err != nil {
+			return nil, "", false, fmt.Errorf("topic %q: encode payload as JSON: %w", e.Topic, err)
+		}
+		return b, ContentTypeJSON, false, nil
+	}
+}
+
+// EncodeBinary encodes e in binary content mode with a fresh id. It
+// returns a *PayloadSizeError (wrapping bus.ErrPayloadTooLarge) when the
+// data exceeds MaxPayloadBytes, and an error when the payload or a
+// Metadata value cannot be JSON-encoded.
+func (c *Codec) EncodeBinary(e bus.Event) (BinaryMessage, error) {
+	return c.encodeBinary(e, bus.NewID())
+}
+
+func (c *Codec) encodeBinary(e bus.Event, id string) (BinaryMessage, error) {
+	data, ct, usedCT, err := encodeData(e)
+	if err != nil {
+		return BinaryMessage{}, err
+	}
+	if c.maxPayload > 0 && len(data) > c.maxPayload {
+		return BinaryMessage{}, &PayloadSizeError{Topic: e.Topic, Size: len(data), Limit: c.maxPayload}
+	}
+	created := e.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	attrs := make([]Attribute, 0, 6+len(e.Metadata))
+	attrs = append(attrs,
+		Attribute{AttrSpecVersion, SpecVersion},
+		Attribute{AttrID, id},
+		Attribute{AttrSource, c.source},
+		Attribute{AttrType, e.Topic},
+		Attribute{AttrSubject, e.Topic},
+		Attribute{AttrTime, types.FormatTime(created)},
+	)
+	for k, v := range e.Metadata {
+		if usedCT && k == MetadataKeyContentType {
+			continue
+		}
+		if s, ok := v.(string); ok {
+			attrs = append(attrs, Attribute{ExtensionName(k), s})
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return BinaryMessage{}, fmt.Errorf("topic %q: encode metadata %q as JSON: %w", e.Topic, k, err)
+		}
+		attrs = append(attrs, Attribute{jsonExtensionName(k), string(b)})
+	}
+	return BinaryMessage{Attributes: attrs, ContentType: ct, Data: data}, nil
+}
+
+// DecodeBinary decodes a binary-mode message, ours or any CloudEvents 1.0
+// producer's. The Topic is the subject attribute (or the type when there is
+// no subject). It returns an error wrapping ErrMalformed when a required
+// attribute (specversion, id, source, type) is missing, the time is not
+// RFC 3339, or JSON data or a JSON metadata value does not parse.
+func DecodeBinary(m BinaryMessage) (Envelope, error) {
+	var env Envelope
+	var specVersion, subject string
+	for _, a := range m.Attributes {
+		switch a.Name {
+		case AttrSpecVersion:
+			specVersion = a.Value
+		case AttrID:
+			env.ID = a.Value
+		case AttrSource:
+			env.Source = a.Value
+		case AttrType:
+			env.Type = a.Value
+		case AttrSubject:
+			subject = a.Value
+		case AttrTime:
+			t, err := types.ParseTime(a.Value)
+			if err != nil {
+				return env, fmt.Errorf("%w: time %q: %v", ErrMalformed, a.Value, err)
+			}
+			env.Event.CreatedAt = t
+		case AttrDataContentType:
+			if m.ContentType == "" {
+				m.ContentType = a.Value
+			}
+		default:
+			if contextAttributes[a.Name] {
+				continue // dataschema and the like: no place in bus.Event
+			}
+			if err := setMetadata(&env.Event, a.Name, a.Value); err != nil {
+				return env, err
+			}
+		}
+	}
+	switch {
+	case specVersion == "":
+		return env, fmt.Errorf("%w: missing specversion", ErrMalformed)
+	case env.ID == "":
+		return env, fmt.Errorf("%w: missing id", ErrMalformed)
+	case env.Source == "":
+		return env, fmt.Errorf("%w: missing source", ErrMalformed)
+	case env.Type == "":
+		return env, fmt.Errorf("%w: missing type", ErrMalformed)
+	}
+	env.Event.Topic = subject
+	if subject == "" {
+		env.Event.Topic = env.Type
+	}
+	if err := decodeData(&env.Event, m.ContentType, m.Data); err != nil {
+		return env, err
+	}
+	return env, nil
+}
+
+func setMetadata(e *bus.Event, name, value string) error {
+	key, isJSON := MetadataKey(name)
+	var v any = value
+	if isJSON {
+		if err := json.Unmarshal([]byte(value), &v); err != nil {
+			return fmt.Errorf("%w: extension %s: %v", ErrMalformed, name, err)
+		}
+	}
+	if e.Metadata == nil {
+		e.Metadata = make(map[string]any, 4)
+	}
+	e.Metadata[key] = v
+	return nil
+}
+
+// IsJSONContentType reports whether ct is a JSON media type
+// (application/json, text/json, or any "+json" suffix).
+func IsJSONContentType(ct string) bool {
+	if ct == ContentTypeJSON {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == ContentTypeJSON || mt == "text/json" || strings.HasSuffix(mt, "+json")
+}
+
+func decodeData(e *bus.Event, ct string, data []byte) error {
+	if ct == "" && len(data) == 0 {
+		return nil
+	}
+	if ct == "" || IsJSONContentType(ct) {
+		// No content type: the CloudEvents default for data is JSON.
+		if len(data) == 0 {
+			return nil
+		}
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			return fmt.Errorf("%w: data is not valid JSON (datacontenttype %q): %v", ErrMalformed, ct, err)
+		}
+		e.Payload = v
+		return nil
+	}
+	e.Payload = data
+	if ct != ContentTypeOctetStream {
+		if e.Metadata == nil {
+			e.Metadata = make(map[string]any, 1)
+		}
+		e.Metadata[MetadataKeyContentType] = ct
+	}
+	return nil
+}
+
+// ToCloudEvent encodes e as an sdk-go CloudEvent (with a fresh id), for
+// callers that hand events to other CloudEvents tooling.
+func (c *Codec) ToCloudEvent(e bus.Event) (event.Event, error) {
+	m, err := c.EncodeBinary(e)
+	if err != nil {
+		return event.Event{}, err
+	}
+	return m.CloudEvent()
+}
+
+// CloudEvent converts m into an sdk-go CloudEvent, validating it.
+func (m *BinaryMessage) CloudEvent() (event.Event, error) {
+	ce := event.New(SpecVersion)
+	for _, a := range m.Attributes {
+		switch a.Name {
+		case AttrSpecVersion:
+			if a.Value != SpecVersion {
+				ce.SetSpecVersion(a.Value)
+			}
+		case AttrID:
+			ce.SetID(a.Value)
+		case AttrSource:
+			ce.SetSource(a.Value)
+		case AttrType:
+			ce.SetType(a.Value)
+		case AttrSubject:
+			ce.SetSubject(a.Value)
+		case AttrTime:
+			t, err := types.ParseTime(a.Value)
+			if err != nil {
+				return ce, fmt.Errorf("%w: time %q: %v", ErrMalformed, a.Value, err)
+			}
+			ce.SetTime(t)
+		default:
+			ce.SetExtension(a.Name, a.Value) // a bad name surfaces in Validate
+		}
+	}
+	if m.ContentType != "" || m.Data != nil {
+		ce.SetDataContentType(m.ContentType)
+		ce.DataEncoded = m.Data
+	}
+	if err := ce.Validate(); err != nil {
+		return ce, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return ce, nil
+}
+
+// FromCloudEvent decodes an sdk-go CloudEvent (any producer's).
+func FromCloudEvent(ce event.Event) (Envelope, error) {
+	m := BinaryMessage{ContentType: ce.DataContentType(), Data: ce.Data()}
+	m.Attributes = append(m.Attributes,
+		Attribute{AttrSpecVersion, ce.SpecVersion()},
+		Attribute{AttrID, ce.ID()},
+		Attribute{AttrSource, ce.Source()},
+		Attribute{AttrType, ce.Type()},
+	)
+	if s := ce.Subject(); s != "" {
+		m.Attributes = append(m.Attributes, Attribute{AttrSubject, s})
+	}
+	if t := ce.Time(); !t.IsZero() {
+		m.Attributes = append(m.Attributes, Attribute{AttrTime, types.FormatTime(t)})
+	}
+	env, err := DecodeBinary(m)
+	if err != nil {
+		return env, err
+	}
+	for name, v := range ce.Extensions() {
+		if s, ok := v.(string); ok {
+			if err := setMetadata(&env.Event, name, s); err != nil {
+				return env, err
+			}
+			continue
+		}
+		key, _ := MetadataKey(name)
+		if env.Event.Metadata == nil {
+			env.Event.Metadata = make(map[string]any, 4)
+		}
+		env.Event.Metadata[key] = v
+	}
+	return env, nil
+}
+
+// EncodeStructured encodes e in structured content mode: one
+// application/cloudevents+json document (with a fresh id). Size errors as
+// for EncodeBinary.
+func (c *Codec) EncodeStructured(e bus.Event) ([]byte, error) {
+	ce, err := c.ToCloudEvent(e)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(ce)
+	if err != nil {
+		return nil, fmt.Errorf("topic %q: encode CloudEvent: %w", e.Topic, err)
+	}
+	return b, nil
+}
+
+// DecodeStructured decodes an application/cloudevents+json document, ours
+// or any producer's. Errors wrap ErrMalformed.
+func DecodeStructured(b []byte) (Envelope, error) {
+	var ce event.Event
+	if err := json.Unmarshal(b, &ce); err != nil {
+		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return FromCloudEvent(ce)
+}

@@ -1,0 +1,211 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// Outcome says what an engine must do with an event after Dispatch.
+type Outcome int
+
+const (
+	// OutcomeAck: the handler succeeded; acknowledge the event (Settle).
+	OutcomeAck Outcome = iota
+	// OutcomeDeadLetter: retries are exhausted (or the entry was
+	// rejected); publish Result.DeadLetter, then acknowledge. If that
+	// publish fails, leave the event unacknowledged so it is redelivered.
+	OutcomeDeadLetter
+	// OutcomeDrop: retries are exhausted and there is no dead-letter
+	// topic (disabled, or the event is itself a dead letter);
+	// acknowledge it. It was counted as dropped.
+	OutcomeDrop
+	// OutcomeLeave: do not acknowledge. Either the engine is stopping and
+	// the event was between retries (the broker redelivers it), or the
+	// subscription acks manually (the handler owns the ack).
+	OutcomeLeave
+)
+
+func (o Outcome) String() string {
+	switch o {
+	case OutcomeAck:
+		return "ack"
+	case OutcomeDeadLetter:
+		return "dead-letter"
+	case OutcomeDrop:
+		return "drop"
+	case OutcomeLeave:
+		return "leave"
+	}
+	return "unknown"
+}
+
+// Result is the outcome of Dispatch.
+type Result struct {
+	Outcome Outcome
+	// Attempts is the number of handler calls made.
+	Attempts int
+	// Err is the last handler error (nil on success).
+	Err error
+	// DeadLetter is set for OutcomeDeadLetter.
+	DeadLetter DeadLetter
+}
+
+// Dispatcher runs handlers for received events with the shared semantics:
+// ack mode, retries with capped exponential backoff and full jitter, panic
+// recovery, dead-letter decision, counters and the bus.Observer. One per
+// engine; safe for concurrent use.
+type Dispatcher struct {
+	opts     Options
+	retry    RetryPolicy
+	counters *Counters
+	errs     *Errors
+	observer atomic.Pointer[observers]
+}
+
+type observers struct {
+	o   bus.Observer
+	msg bus.MessageObserver
+}
+
+// NewDispatcher returns a dispatcher for o (WithDefaults is applied) that
+// counts into counters and reports rejected entries to errs (both
+// required).
+func NewDispatcher(o Options, counters *Counters, errs *Errors) *Dispatcher {
+	o = o.WithDefaults()
+	return &Dispatcher{opts: o, retry: o.Retry(), counters: counters, errs: errs}
+}
+
+// Options returns the dispatcher's options (defaults applied).
+func (d *Dispatcher) Options() Options { return d.opts }
+
+// SetObserver installs o (nil removes it). Whether o is a
+// bus.MessageObserver is resolved here, once.
+func (d *Dispatcher) SetObserver(o bus.Observer) {
+	if o == nil {
+		d.observer.Store(nil)
+		return
+	}
+	obs := &observers{o: o}
+	obs.msg, _ = o.(bus.MessageObserver)
+	d.observer.Store(obs)
+}
+
+// Observer returns the installed observer, or nil.
+func (d *Dispatcher) Observer() bus.Observer {
+	if obs := d.observer.Load(); obs != nil {
+		return obs.o
+	}
+	return nil
+}
+
+// Dispatch runs h for env.Event on subscription subID and returns what to
+// do with the event. ctx is the handler context's parent (the engine's
+// lifetime context); del (built by the engine with its ack function) is
+// put into the handler context. quit is closed when the engine stops:
+// a wait between retries then ends at once with OutcomeLeave, but a
+// running handler call is always awaited.
+//
+// In AckOnReceive mode the engine settles del before calling Dispatch; in
+// AckManual mode the handler is called once and the result is
+// OutcomeLeave (failures are counted and observed, not retried).
+func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID string, h bus.EventHandler, env Envelope, del *Delivery) Result {
+	del.mode = d.opts.AckMode
+	if del.Topic == "" {
+		del.Topic = env.Event.Topic
+	}
+	del.Subscription = subID
+	hctx := WithDelivery(ctx, del)
+	obs := d.observer.Load()
+	max := d.retry.Attempts()
+	if d.opts.AckMode == AckManual {
+		max = 1
+	}
+	var err error
+	for attempt := 1; ; attempt++ {
+		del.Attempt = attempt
+		err = d.call(hctx, obs, subID, h, env.Event)
+		if err == nil {
+			if d.opts.AckMode == AckManual {
+				return Result{Outcome: OutcomeLeave, Attempts: attempt}
+			}
+			return Result{Outcome: OutcomeAck, Attempts: attempt}
+		}
+		if attempt >= max {
+			break
+		}
+		if !sleep(quit, d.retry.Delay(attempt)) {
+			return Result{Outcome: OutcomeLeave, Attempts: attempt, Err: err}
+		}
+		d.counters.Retried.Add(1)
+	}
+	if d.opts.AckMode == AckManual {
+		return Result{Outcome: OutcomeLeave, Attempts: max, Err: err}
+	}
+	if dl, ok := d.opts.NewDeadLetter(env, subID, err, max); ok {
+		d.counters.DeadLettered.Add(1)
+		return Result{Outcome: OutcomeDeadLetter, Attempts: max, Err: err, DeadLetter: dl}
+	}
+	d.counters.Dropped.Add(1)
+	return Result{Outcome: OutcomeDrop, Attempts: max, Err: err}
+}
+
+// call runs one handler call with panic recovery, counting and observing.
+func (d *Dispatcher) call(ctx context.Context, obs *observers, subID string, h bus.EventHandler, e bus.Event) error {
+	if obs != nil && obs.msg != nil {
+		obs.msg.MessageReceived(ctx, e, subID)
+	}
+	d.counters.InFlight.Add(1)
+	err := bus.CallHandler(ctx, h, e)
+	d.counters.InFlight.Add(-1)
+	d.counters.Delivered.Add(1)
+	if err != nil {
+		d.counters.Failed.Add(1)
+		if errors.Is(err, bus.ErrHandlerPanic) {
+			d.counters.Panics.Add(1)
+		}
+		if obs != nil {
+			obs.o.MessageFailed(ctx, e, subID, err)
+		}
+	}
+	return err
+}
+
+// Reject handles an entry that cannot reach a handler: undecodable (err
+// wraps ErrMalformed) or oversized (err wraps bus.ErrPayloadTooLarge). It
+// reports err under ScopeDecode and returns OutcomeDeadLetter (publish,
+// then ack) or, with dead-lettering disabled, OutcomeDrop (ack; counted
+// as dropped). Either way the entry is acked: no poison loop.
+func (d *Dispatcher) Reject(topic, entryID string, raw []byte, err error) Result {
+	d.errs.Report(ScopeDecode, err)
+	if dl, ok := d.opts.NewRejectedDeadLetter(topic, entryID, raw, err); ok {
+		d.counters.DeadLettered.Add(1)
+		return Result{Outcome: OutcomeDeadLetter, Err: err, DeadLetter: dl}
+	}
+	d.counters.Dropped.Add(1)
+	return Result{Outcome: OutcomeDrop, Err: err}
+}
+
+// sleep waits for d or until quit is closed; it reports whether the full
+// wait elapsed.
+func sleep(quit <-chan struct{}, d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-quit:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-quit:
+		return false
+	}
+}
