@@ -1,0 +1,136 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMatchTopic(t *testing.T) {
+	tests := []struct {
+		pattern, topic string
+		want           bool
+	}{
+		{"user.created", "user.created", true},
+		{"user.created", "user.deleted", false},
+		{"user.*", "user.created", true},
+		{"user.*", "user.a.b", true},
+		{"user.*", "user.", true},
+		{"user.*", "user", false},
+		{"user.*", "users.x", false},
+		{"user*", "users", true},
+		{"user*", "user", true},
+		{"*", "anything.at.all", true},
+		{"*", "*", true},
+		{"user.*.created", "user.a.created", false}, // "*" only at the end is a wildcard
+		{"user.*.created", "user.*.created", true},
+		{"", "", true},
+		{"", "x", false},
+	}
+	for _, tc := range tests {
+		if got := MatchTopic(tc.pattern, tc.topic); got != tc.want {
+			t.Errorf("MatchTopic(%q, %q) = %v, want %v", tc.pattern, tc.topic, got, tc.want)
+		}
+	}
+	if allocs := testing.AllocsPerRun(100, func() { MatchTopic("order.*", "order.placed") }); allocs != 0 {
+		t.Errorf("MatchTopic allocates %.0f times", allocs)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	if err := ValidatePublishTopic(""); !errors.Is(err, ErrEmptyTopic) {
+		t.Errorf("empty topic: %v", err)
+	}
+	if err := ValidatePublishTopic("a.*"); !errors.Is(err, ErrWildcardPublish) {
+		t.Errorf("wildcard topic: %v", err)
+	}
+	if err := ValidatePublishTopic("a.b"); err != nil {
+		t.Errorf("valid topic: %v", err)
+	}
+	if err := ValidateSubscription("a", nil); !errors.Is(err, ErrEventHandlerNil) {
+		t.Errorf("nil handler: %v", err)
+	}
+}
+
+func TestEventKeyPrefersMetadataThenContextThenTopic(t *testing.T) {
+	ctx := WithPartitionKey(context.Background(), "from-ctx")
+	tests := []struct {
+		name string
+		ctx  context.Context
+		e    Event
+		want string
+	}{
+		{"metadata string", ctx, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: "k1"}}, "k1"},
+		{"metadata number", nil, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: 42}}, "42"},
+		{"empty metadata falls back", ctx, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: ""}}, "from-ctx"},
+		{"context", ctx, Event{Topic: "t"}, "from-ctx"},
+		{"topic", context.Background(), Event{Topic: "t"}, "t"},
+	}
+	for _, tc := range tests {
+		if got := EventKey(tc.ctx, tc.e); got != tc.want {
+			t.Errorf("%s: EventKey = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestHandlerContextKeepsValuesDropsCancellation(t *testing.T) {
+	type key struct{}
+	life, stop := context.WithCancel(context.Background())
+	pub, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	hc := HandlerContext(pub, life)
+	cancel()
+	if hc.Err() != nil || hc.Value(key{}) != "v" {
+		t.Fatalf("after the publisher cancelled: Err=%v Value=%v", hc.Err(), hc.Value(key{}))
+	}
+	stop()
+	if !errors.Is(hc.Err(), context.Canceled) {
+		t.Fatalf("after the engine lifetime ended: Err=%v", hc.Err())
+	}
+	if HandlerContext(context.Background(), life) != life {
+		t.Fatalf("an empty publisher context should not allocate a wrapper")
+	}
+}
+
+func TestCallHandlerRecoversPanics(t *testing.T) {
+	err := CallHandler(context.Background(), func(context.Context, Event) error { panic("boom") }, Event{})
+	var pe *PanicError
+	if !errors.As(err, &pe) || !errors.Is(err, ErrHandlerPanic) || pe.Value != "boom" || len(pe.Stack) == 0 {
+		t.Fatalf("CallHandler = %v", err)
+	}
+}
+
+func TestDecodeConfig(t *testing.T) {
+	type cfg struct {
+		Size    int      `json:"size"`
+		Wait    Duration `json:"wait"`
+		Name    string   `json:"name"`
+		Enabled bool     `json:"enabled"`
+	}
+	var c cfg
+	err := DecodeConfig(map[string]any{"size": float64(3), "wait": "250ms", "name": "x", "enabled": true, "workerCount": 9}, &c)
+	if err != nil || c.Size != 3 || c.Wait.Std() != 250*time.Millisecond || c.Name != "x" || !c.Enabled {
+		t.Fatalf("DecodeConfig = %v, %+v", err, c)
+	}
+	if err := DecodeConfig(map[string]any{"wait": int64(time.Second)}, &c); err != nil || c.Wait.Std() != time.Second {
+		t.Fatalf("numeric duration: %v, %v", err, c.Wait.Std())
+	}
+	if err := DecodeConfig(map[string]any{"sise": 3}, &c); err == nil || !strings.Contains(err.Error(), "sise") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if err := DecodeConfig(map[string]any{"size": "three"}, &c); err == nil || !strings.Contains(err.Error(), "size") {
+		t.Fatalf("wrong type: %v", err)
+	}
+	if err := DecodeConfig(map[string]any{"wait": "soon"}, &c); err == nil || !strings.Contains(err.Error(), "soon") {
+		t.Fatalf("bad duration: %v", err)
+	}
+}
+
+func TestEngineStatsAdd(t *testing.T) {
+	a := EngineStats{Published: 1, Delivered: 2, Dropped: 3, InFlight: 1}
+	b := EngineStats{Published: 10, Delivered: 20, Dropped: 30, LossyShutdown: true}
+	if s := a.Add(b); s.Published != 11 || s.Delivered != 22 || s.Dropped != 33 || s.InFlight != 1 || !s.LossyShutdown {
+		t.Fatalf("Add = %+v", s)
+	}
+}
