@@ -147,6 +147,15 @@ func (m *EventBusModule) Stop(ctx context.Context) error {
 	return nil
 }
 
+// Flush waits until every event published before the call to an
+// in-process engine has been handled (see EngineRouter.Flush).
+func (m *EventBusModule) Flush(ctx context.Context) error {
+	if m.router == nil {
+		return ErrNotInitialized
+	}
+	return m.router.Flush(ctx)
+}
+
 // Dependencies returns nil: the module depends on no other module.
 func (m *EventBusModule) Dependencies() []string { return nil }
 

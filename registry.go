@@ -16,6 +16,7 @@ var registry = struct {
 
 func init() {
 	RegisterEngine("memory", func(cfg map[string]interface{}) (EventBus, error) { return memory.New(cfg) })
+	RegisterEngine("custom", NewCustomMemoryEventBus)
 }
 
 // RegisterEngine makes an engine type available to configurations.

@@ -349,12 +349,20 @@ func (r *EngineRouter) SetModuleReference(module *EventBusModule) {
 }
 
 // drain refuses new publishes and waits for the engines that can flush
-// (interface{ Flush(context.Context) error }) to deliver what they hold.
+// (bus.Flusher) to deliver what they hold.
 func (r *EngineRouter) drain(ctx context.Context) error {
 	r.draining.Store(true)
+	return r.Flush(ctx)
+}
+
+// Flush is a delivery barrier over the engines that offer one
+// (bus.Flusher: the in-process engines): it returns once every event
+// published to them before the call was handled. Engines without a
+// barrier (brokers) are skipped.
+func (r *EngineRouter) Flush(ctx context.Context) error {
 	var errs []error
 	for _, e := range r.engines {
-		if f, ok := e.bus.(interface{ Flush(context.Context) error }); ok {
+		if f, ok := e.bus.(bus.Flusher); ok {
 			if err := f.Flush(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("drain engine %q: %w", e.name, err))
 			}

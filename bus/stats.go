@@ -1,5 +1,7 @@
 package bus
 
+import "context"
+
 // EngineStats are the figures an engine reports about itself. Counters are
 // monotonic for the life of the engine value; gauges (InFlight, QueueDepth,
 // Lag) are instantaneous. A figure the engine cannot know stays zero.
@@ -51,4 +53,13 @@ func (s EngineStats) Add(o EngineStats) EngineStats {
 // EngineStatsProvider is implemented by engines that report EngineStats.
 type EngineStatsProvider interface {
 	EngineStats() EngineStats
+}
+
+// Flusher is implemented by engines that offer a delivery barrier: Flush
+// returns nil once every event whose Publish returned before the call has
+// been handed to its handlers and they returned (or the event was counted
+// as dropped). It returns ctx's error if ctx ends first. The module's
+// PreStop (drain) calls it after refusing new publishes.
+type Flusher interface {
+	Flush(ctx context.Context) error
 }

@@ -263,3 +263,32 @@ func checkNoLeaks(c *checker) {
 		c.t.Errorf("goroutines left after Stop: %v", err)
 	}
 }
+
+func checkFlush(c *checker) {
+	b := c.started()
+	f, ok := b.(bus.Flusher)
+	if !ok {
+		c.t.Skipf("engine does not implement bus.Flusher")
+		return
+	}
+	topic := c.topic("barrier")
+	var syncRec, asyncRec recorder
+	slow := func(r *recorder) bus.EventHandler {
+		return func(ctx context.Context, e bus.Event) error {
+			time.Sleep(100 * time.Microsecond)
+			return r.handle(ctx, e)
+		}
+	}
+	c.subscribe(b, false, topic, slow(&syncRec))
+	c.subscribe(b, true, topic, slow(&asyncRec))
+	const n = 200
+	for _, p := range seq(n) {
+		c.publish(b, topic, p)
+	}
+	if err := f.Flush(c.ctx()); err != nil {
+		c.t.Fatalf("Flush: %v", err)
+	}
+	if s, a := syncRec.count(), asyncRec.count(); s != n || a != n {
+		c.t.Errorf("after Flush returned: sync handled %d, async handled %d, want %d each", s, a, n)
+	}
+}

@@ -30,6 +30,7 @@ var checks = []check{
 	{"handler context carries publisher values without its cancellation", checkHandlerContext},
 	{"unsubscribing another engine's subscription leaves both engines intact", checkForeignUnsubscribe},
 	{"stats count deliveries", checkStats},
+	{"flush is a delivery barrier", checkFlush},
 	{"stop leaves no goroutine behind", checkNoLeaks},
 }
 

@@ -66,7 +66,7 @@ func (b *EventBus) poolWorker(r *runState) {
 	defer r.poolWG.Done()
 	for j := range r.pool {
 		if r.abandon.Load() || j.sub.isRemoved() {
-			b.stats.dropped.Add(1)
+			b.dropQueuedEvent()
 			continue
 		}
 		b.handle(r, j.sub, j.env)
@@ -86,6 +86,7 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 	b.stats.inFlight.Add(-1)
 	s.inFlight.Add(-1)
 	b.stats.delivered.Add(1)
+	b.stats.pending.Add(-1)
 	if err != nil {
 		b.stats.failed.Add(1)
 		if errors.Is(err, bus.ErrHandlerPanic) {
@@ -95,4 +96,11 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 			box.o.MessageFailed(ctx, env.ev, s.id, err)
 		}
 	}
+}
+
+// dropQueuedEvent accounts for an accepted event that will not reach its
+// handler.
+func (b *EventBus) dropQueuedEvent() {
+	b.stats.dropped.Add(1)
+	b.stats.pending.Add(-1)
 }

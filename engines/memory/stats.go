@@ -1,7 +1,10 @@
 package memory
 
 import (
+	"context"
+	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
 )
@@ -9,6 +12,9 @@ import (
 type counters struct {
 	published, delivered, dropped, failed, panics atomic.Uint64
 	inFlight                                      atomic.Int64
+	// pending counts (event, subscription) pairs accepted and not yet
+	// handled or dropped: queued, moving to the pool, or in a handler.
+	pending atomic.Int64
 	lossy                                         atomic.Bool
 }
 
@@ -20,23 +26,37 @@ func (b *EventBus) Stats() (delivered uint64, dropped uint64) {
 // EngineStats returns the engine's figures; QueueDepth counts events
 // waiting in subscription queues and the async pool.
 func (b *EventBus) EngineStats() bus.EngineStats {
-	var depth int64
-	for _, s := range *b.snapshot.Load() {
-		depth += int64(len(s.queue))
+	inFlight := b.stats.inFlight.Load()
+	depth := b.stats.pending.Load() - inFlight
+	if depth < 0 { // the two loads are not atomic together
+		depth = 0
 	}
-	b.mu.Lock()
-	if b.run != nil {
-		depth += int64(len(b.run.pool))
-	}
-	b.mu.Unlock()
 	return bus.EngineStats{
 		Published:     b.stats.published.Load(),
 		Delivered:     b.stats.delivered.Load(),
 		Dropped:       b.stats.dropped.Load(),
 		Failed:        b.stats.failed.Load(),
 		Panics:        b.stats.panics.Load(),
-		InFlight:      b.stats.inFlight.Load(),
+		InFlight:      inFlight,
 		QueueDepth:    depth,
 		LossyShutdown: b.stats.lossy.Load(),
+	}
+}
+
+// Flush waits until every accepted event has been handled or counted as
+// dropped (no event queued, moving to the pool or in a handler), or until
+// ctx ends (its error is returned). Events published while Flush waits are
+// waited for too; the module calls it from PreStop, after publishing was
+// refused.
+func (b *EventBus) Flush(ctx context.Context) error {
+	for {
+		if b.stats.pending.Load() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("memory engine flush: %w", ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
 	}
 }

@@ -119,19 +119,29 @@ func (s *subscription) enqueue(ctx context.Context, env envelope, mode string, t
 	if s.gone {
 		return nil
 	}
+	s.bus.stats.pending.Add(1) // before the send, so the consumer's decrement never goes negative
 	select {
 	case s.queue <- env:
 		return nil
 	default:
 	}
+	return s.wait(ctx, env, mode, timeout)
+}
+
+// wait is the slow path of enqueue: the queue was full. On any outcome but
+// "queued" it undoes the pending count and counts the drop.
+func (s *subscription) wait(ctx context.Context, env envelope, mode string, timeout time.Duration) error {
+	notQueued := func(err error) error {
+		s.bus.stats.pending.Add(-1)
+		s.bus.stats.dropped.Add(1)
+		return err
+	}
 	switch mode {
 	case DeliveryDrop:
-		s.bus.stats.dropped.Add(1)
-		return bus.ErrEventDropped
+		return notQueued(bus.ErrEventDropped)
 	case DeliveryTimeout:
 		if timeout <= 0 {
-			s.bus.stats.dropped.Add(1)
-			return bus.ErrEventDropped
+			return notQueued(bus.ErrEventDropped)
 		}
 		t := time.NewTimer(timeout)
 		defer t.Stop()
@@ -139,25 +149,20 @@ func (s *subscription) enqueue(ctx context.Context, env envelope, mode string, t
 		case s.queue <- env:
 			return nil
 		case <-s.removed:
-			s.bus.stats.dropped.Add(1)
-			return nil
+			return notQueued(nil)
 		case <-ctx.Done():
-			s.bus.stats.dropped.Add(1)
-			return ctx.Err()
+			return notQueued(ctx.Err())
 		case <-t.C:
-			s.bus.stats.dropped.Add(1)
-			return bus.ErrEventDropped
+			return notQueued(bus.ErrEventDropped)
 		}
 	default: // block
 		select {
 		case s.queue <- env:
 			return nil
 		case <-s.removed:
-			s.bus.stats.dropped.Add(1)
-			return nil
+			return notQueued(nil)
 		case <-ctx.Done():
-			s.bus.stats.dropped.Add(1)
-			return ctx.Err()
+			return notQueued(ctx.Err())
 		}
 	}
 }
@@ -194,7 +199,7 @@ func (s *subscription) dropQueued() {
 	for {
 		select {
 		case <-s.queue:
-			s.bus.stats.dropped.Add(1)
+			s.bus.dropQueuedEvent()
 		default:
 			return
 		}
@@ -204,7 +209,7 @@ func (s *subscription) dropQueued() {
 // dispatch runs a sync handler here, or hands an async one to the pool.
 func (s *subscription) dispatch(r *runState, env envelope) {
 	if r.abandon.Load() || s.isRemoved() {
-		s.bus.stats.dropped.Add(1)
+		s.bus.dropQueuedEvent()
 		return
 	}
 	if !s.async {
@@ -214,6 +219,6 @@ func (s *subscription) dispatch(r *runState, env envelope) {
 	select {
 	case r.pool <- job{sub: s, env: env}:
 	case <-s.removed:
-		s.bus.stats.dropped.Add(1)
+		s.bus.dropQueuedEvent()
 	}
 }
