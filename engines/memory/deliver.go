@@ -62,14 +62,17 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 }
 
 // poolWorker runs async handlers until the pool is closed and drained.
-func (b *EventBus) poolWorker(r *runState) {
+func (b *EventBus) poolWorker(r *runState, w *poolWorkerState) {
 	defer r.poolWG.Done()
+	w.goid.Store(currentGoroutineID())
 	for j := range r.pool {
 		if r.abandon.Load() || j.sub.isRemoved() {
 			b.dropQueuedEvent()
 			continue
 		}
+		w.current.Store(j.sub)
 		b.handle(r, j.sub, j.env)
+		w.current.Store(nil)
 	}
 }
 

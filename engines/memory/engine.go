@@ -55,6 +55,14 @@ type runState struct {
 	subsWG  sync.WaitGroup
 	poolWG  sync.WaitGroup
 	abandon atomic.Bool // set when Stop's deadline expired: drop, don't deliver
+	workers []*poolWorkerState
+}
+
+// poolWorkerState lets Unsubscribe recognise a call made from inside the
+// handler a pool worker is running, so it does not wait for itself.
+type poolWorkerState struct {
+	goid    atomic.Int64
+	current atomic.Pointer[subscription]
 }
 
 type job struct {
@@ -112,8 +120,10 @@ func (b *EventBus) Start(ctx context.Context) error {
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	r := &runState{life: life, cancel: cancel, stop: make(chan struct{}), pool: make(chan job, b.cfg.MaxEventQueueSize)}
 	for i := 0; i < b.cfg.WorkerCount; i++ {
+		w := &poolWorkerState{}
+		r.workers = append(r.workers, w)
 		r.poolWG.Add(1)
-		go b.poolWorker(r)
+		go b.poolWorker(r, w)
 	}
 	for _, s := range b.subs {
 		s.launch(r)

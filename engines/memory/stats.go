@@ -15,7 +15,7 @@ type counters struct {
 	// pending counts (event, subscription) pairs accepted and not yet
 	// handled or dropped: queued, moving to the pool, or in a handler.
 	pending atomic.Int64
-	lossy                                         atomic.Bool
+	lossy   atomic.Bool
 }
 
 // Stats returns the delivered and dropped counts (see bus.StatsProvider).

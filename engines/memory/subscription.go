@@ -35,6 +35,7 @@ type subscription struct {
 	once    sync.Once
 
 	exited   atomic.Pointer[chan struct{}] // closed when the current delivery goroutine exits
+	loopGoid atomic.Int64                  // goroutine id of the current delivery goroutine
 	inFlight atomic.Int64                  // handler calls running now
 }
 
@@ -74,11 +75,21 @@ func (s *subscription) unsubscribe(ctx context.Context) error {
 	if !first {
 		return nil
 	}
-	// Wait, bounded, for the delivery goroutine and any handler in flight.
+	// Wait, bounded, for the delivery goroutine and any handler in flight,
+	// except for the handler call this Unsubscribe is made from (a handler
+	// cancelling its own subscription must not wait for itself).
+	self := s.calledFromOwnHandler()
 	wait := s.bus.cfg.UnsubscribeWait.Std()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	if ch := s.exited.Load(); ch != nil {
+	if self == selfSyncLoop {
+		return nil
+	}
+	var own int64
+	if self == selfPoolWorker {
+		own = 1
+	}
+	if ch := s.exited.Load(); ch != nil && !s.async {
 		select {
 		case <-*ch:
 		case <-timer.C:
@@ -87,7 +98,7 @@ func (s *subscription) unsubscribe(ctx context.Context) error {
 			return nil
 		}
 	}
-	for s.inFlight.Load() > 0 {
+	for s.inFlight.Load() > own {
 		select {
 		case <-timer.C:
 			return nil
@@ -173,6 +184,7 @@ func (s *subscription) wait(ctx context.Context, env envelope, mode string, time
 func (s *subscription) deliverLoop(r *runState, exited chan struct{}) {
 	defer r.subsWG.Done()
 	defer close(exited)
+	s.loopGoid.Store(currentGoroutineID())
 	for {
 		select {
 		case env := <-s.queue:
@@ -221,4 +233,30 @@ func (s *subscription) dispatch(r *runState, env envelope) {
 	case <-s.removed:
 		s.bus.dropQueuedEvent()
 	}
+}
+
+// Where an Unsubscribe call comes from, relative to the subscription.
+const (
+	selfNone       = iota
+	selfSyncLoop   // from the sync handler, on the subscription's delivery goroutine
+	selfPoolWorker // from the async handler, on a pool worker running it
+)
+
+func (s *subscription) calledFromOwnHandler() int {
+	g := currentGoroutineID()
+	if s.loopGoid.Load() == g && !s.async {
+		return selfSyncLoop
+	}
+	s.bus.mu.Lock()
+	r := s.bus.run
+	s.bus.mu.Unlock()
+	if r == nil {
+		return selfNone
+	}
+	for _, w := range r.workers {
+		if w.goid.Load() == g && w.current.Load() == s {
+			return selfPoolWorker
+		}
+	}
+	return selfNone
 }
