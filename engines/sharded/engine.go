@@ -1,0 +1,218 @@
+package sharded
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// EventBus is the sharded ring engine. Create it with NewEventBus or New;
+// the zero value is not usable. All methods are safe for concurrent use.
+//
+// Lifecycle: created stopped. Start starts one worker per shard and the
+// async pool; Stop refuses new publishes, delivers everything accepted and
+// stops every goroutine. Subscriptions survive Stop and resume on the next
+// Start.
+type EventBus struct {
+	cfg  Config
+	seed maphash.Seed
+
+	// set is the current shard topology; nil while stopped. Publish reads
+	// it without locking.
+	set atomic.Pointer[shardSet]
+	// routes is the current subscription snapshot, read by workers.
+	routes atomic.Pointer[routeTable]
+
+	// mu serializes Start, Stop, Resize, Subscribe and Unsubscribe and
+	// guards the fields below.
+	mu         sync.Mutex
+	run        *runState
+	subs       map[string]*subscription
+	topicCount map[string]int
+	nextSeq    uint64
+	shardCount int
+	nextShard  int
+
+	observer atomic.Pointer[observerBox]
+	stats    engineStats
+	async    asyncStats
+}
+
+// runState is what one Start creates and its Stop tears down.
+type runState struct {
+	life      context.Context // handlers' context: cancelled when Stop gives up
+	cancel    context.CancelFunc
+	abandoned atomic.Bool   // Stop's ctx expired: drop instead of delivering
+	abandonCh chan struct{} // closed with abandoned
+	workers   sync.WaitGroup
+	pool      *pool
+	shards    []*shard // every shard created in this run (guarded by EventBus.mu)
+}
+
+type observerBox struct {
+	o   bus.Observer
+	msg bus.MessageObserver // nil unless o wants per-message calls
+}
+
+// NewEventBus returns a stopped engine configured by cfg (zero fields
+// take their defaults). An invalid cfg is an error wrapping
+// ErrInvalidConfig that names the field and value.
+func NewEventBus(cfg Config) (*EventBus, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	b := &EventBus{
+		cfg:        cfg,
+		seed:       maphash.MakeSeed(),
+		subs:       map[string]*subscription{},
+		topicCount: map[string]int{},
+		shardCount: cfg.Shards,
+	}
+	b.routes.Store(buildRoutes(nil))
+	b.stats.live = map[*shard]struct{}{}
+	return b, nil
+}
+
+// Config returns the engine's effective configuration (defaults applied).
+// Config.Shards is the configured count; ShardCount reports the current
+// one.
+func (b *EventBus) Config() Config { return b.cfg }
+
+// SetObserver installs the observer that hears about topics, failures and,
+// if it implements bus.MessageObserver, every handler call. It takes
+// effect from the next batch; nil removes it. When none is installed the
+// delivery path costs one nil check per batch.
+func (b *EventBus) SetObserver(o bus.Observer) {
+	if o == nil {
+		b.observer.Store(nil)
+		return
+	}
+	box := &observerBox{o: o}
+	box.msg, _ = o.(bus.MessageObserver)
+	b.observer.Store(box)
+}
+
+// Start starts one worker per shard and the async pool; existing
+// subscriptions resume. ctx's values (not its cancellation) become the
+// handlers' fallback context. Starting a running engine is a no-op.
+func (b *EventBus) Start(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.run != nil {
+		return nil
+	}
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r := &runState{life: life, cancel: cancel, abandonCh: make(chan struct{})}
+	r.pool = newPool(b, r)
+	for _, s := range b.subs {
+		s.setLife(life)
+	}
+	b.run = r
+	b.set.Store(b.newSetLocked(r, b.shardCount, nil))
+	return nil
+}
+
+// Stop refuses new publishes (Publish returns bus.ErrEventBusNotStarted,
+// including publishers blocked on a full ring), lets every worker drain its
+// ring into the handlers, waits for the async pool to finish and returns;
+// every goroutine of the engine has exited by then.
+//
+// If ctx expires first, Stop cancels the handlers' context, stops
+// delivering, counts every event still queued as dropped (Metrics.Stranded),
+// sets the lossy-shutdown flag and returns an error wrapping
+// bus.ErrEventBusShutdownTimeout that gives the count. It waits up to
+// Config.StopGrace more for the workers to exit; a handler that ignores its
+// context can keep its worker alive past that, which the error reports.
+//
+// Subscriptions survive. Stopping a stopped engine is a no-op.
+func (b *EventBus) Stop(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.run
+	if r == nil {
+		return nil
+	}
+	if set := b.set.Swap(nil); set != nil {
+		for _, s := range set.shards {
+			s.seal()
+		}
+	}
+	finished := make(chan struct{})
+	go func() {
+		r.workers.Wait()
+		close(r.pool.q)
+		r.pool.wg.Wait()
+		close(finished)
+	}()
+	var err error
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		r.abandoned.Store(true)
+		close(r.abandonCh)
+		r.cancel()
+		for _, s := range r.shards {
+			s.kick()
+		}
+		r.pool.progress.force()
+		grace := time.NewTimer(b.cfg.StopGrace.Std())
+		stuck := ""
+		select {
+		case <-finished:
+		case <-grace.C:
+			stuck = " (some handlers ignored cancellation and still run; their workers exit when they return)"
+		}
+		grace.Stop()
+		b.stats.lossy.Store(true)
+		var stranded uint64
+		for _, s := range r.shards {
+			stranded += s.stranded.Load()
+		}
+		err = fmt.Errorf("sharded engine stop: %w: %d queued events dropped%s: %w",
+			bus.ErrEventBusShutdownTimeout, stranded, stuck, ctx.Err())
+	}
+	r.cancel()
+	b.run = nil
+	return err
+}
+
+// newSetLocked creates n shards for run r and starts their workers; with
+// a previous set prev, the workers hold until every shard of prev has
+// drained. b.mu must be held.
+func (b *EventBus) newSetLocked(r *runState, n int, prev *shardSet) *shardSet {
+	set := &shardSet{shards: make([]*shard, n), n: uint64(n), seed: b.seed, run: r}
+	if prev != nil {
+		set.release = make(chan struct{})
+		set.pending.Store(int64(len(prev.shards)))
+	}
+	for i := range set.shards {
+		set.shards[i] = newShard(b, r, set, b.nextShard)
+		b.nextShard++
+	}
+	b.stats.register(set.shards)
+	r.shards = slices.DeleteFunc(r.shards, func(s *shard) bool { return s.exited.Load() })
+	r.shards = append(r.shards, set.shards...)
+	if prev != nil {
+		for _, s := range prev.shards {
+			s.succ.Store(set)
+		}
+	}
+	for _, s := range set.shards {
+		r.workers.Add(1)
+		go s.work()
+	}
+	return set
+}

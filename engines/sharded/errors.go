@@ -1,0 +1,19 @@
+package sharded
+
+import "errors"
+
+// Sentinel errors of the sharded engine. The engine also returns the
+// shared sentinels of package bus (bus.ErrEventBusNotStarted,
+// bus.ErrEventDropped, bus.ErrEventBusShutdownTimeout, …); test all of them
+// with errors.Is.
+var (
+	// ErrInvalidConfig is wrapped by every configuration error returned
+	// by New, NewEventBus and Config.Validate. The message names the
+	// field and the rejected value.
+	ErrInvalidConfig = errors.New("sharded engine: invalid config")
+
+	// ErrInvalidShardCount is returned by Resize, AddShards and
+	// RemoveShards when the resulting shard count would be below 1 or
+	// above MaxShards.
+	ErrInvalidShardCount = errors.New("invalid shard count")
+)

@@ -1,0 +1,110 @@
+package sharded
+
+import (
+	"context"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// asyncJob is one event for one async subscription.
+type asyncJob struct {
+	sub *subscription
+	ctx context.Context
+	ev  bus.Event
+}
+
+// pool runs SubscribeAsync handlers on AsyncWorkers goroutines fed by a
+// bounded queue. Shard workers are its only senders; Stop closes the queue
+// once every shard worker has exited, and the pool workers exit when it is
+// drained.
+type pool struct {
+	q         chan asyncJob
+	wg        sync.WaitGroup
+	run       *runState
+	eng       *EventBus
+	enqueued  atomic.Uint64 // jobs queued by shard workers (this run)
+	_         padding
+	completed atomic.Uint64 // jobs finished, handled or skipped (this run)
+	progress  notifier
+}
+
+func newPool(b *EventBus, r *runState) *pool {
+	p := &pool{q: make(chan asyncJob, b.cfg.AsyncQueueSize), run: r, eng: b}
+	for i := 0; i < b.cfg.AsyncWorkers; i++ {
+		p.wg.Add(1)
+		go p.work()
+	}
+	return p
+}
+
+func (p *pool) work() {
+	defer p.wg.Done()
+	for j := range p.q {
+		p.handle(&j)
+		p.completed.Add(1)
+		p.progress.broadcast()
+	}
+}
+
+func (p *pool) handle(j *asyncJob) {
+	sub := j.sub
+	sub.inflight.Add(1)
+	defer sub.inflight.Add(-1)
+	t := &p.eng.async
+	if !sub.active.Load() || p.run.abandoned.Load() {
+		t.skipped.Add(1)
+		return
+	}
+	ctx := bus.HandlerContext(j.ctx, sub.lifeCtx())
+	obs := p.eng.observer.Load()
+	if obs != nil && obs.msg != nil {
+		obs.msg.MessageReceived(ctx, j.ev, sub.id)
+	}
+	err := callAsync(sub.handler, ctx, j.ev)
+	t.delivered.Add(1)
+	if err != nil {
+		t.failed.Add(1)
+		if _, ok := err.(*bus.PanicError); ok {
+			t.panics.Add(1)
+		}
+		if obs != nil {
+			obs.o.MessageFailed(ctx, j.ev, sub.id, err)
+		}
+	}
+}
+
+func callAsync(h bus.EventHandler, ctx context.Context, e bus.Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &bus.PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return h(ctx, e)
+}
+
+// waitIdle blocks until every job queued before the call has completed.
+func (p *pool) waitIdle(ctx context.Context) error {
+	target := p.enqueued.Load()
+	for p.completed.Load() < target {
+		p.progress.waiters.Add(1)
+		ch := p.progress.channel()
+		if p.completed.Load() >= target {
+			p.progress.waiters.Add(-1)
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			p.progress.waiters.Add(-1)
+			return ctx.Err()
+		case <-p.run.abandonCh:
+			p.progress.waiters.Add(-1)
+			return bus.ErrEventBusShutdownTimeout
+		}
+		p.progress.waiters.Add(-1)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package sharded
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// The ring protocol
+//
+// Each shard owns a bounded multi-producer, single-consumer ring of
+// power-of-two size. Why a ring and not a channel: a channel send takes a
+// lock and may park and wake a goroutine per event; on a 2-vCPU VM that is
+// ~60 ns per event, while the floor for moving an event between cores is
+// one cache-line transfer. The ring costs one CAS, one slot write and one
+// atomic store per event on the producer side, and the consumer amortizes
+// its own synchronization over a whole batch.
+//
+// Positions are uint64 sequence numbers that never wrap in practice;
+// position p lives in slot p & mask.
+//
+//   - tail: the next position to claim. Producers claim with a CAS that
+//     first checks there is room (tail - head < size), so a claimed
+//     position is always free and is filled promptly: no producer ever
+//     holds a claim while waiting for the consumer, and a cancelled
+//     Publish never leaves a hole. The top bit of tail (sealedBit) seals
+//     the ring: a sealed ring refuses claims; the positions claimed before
+//     the seal are still published and delivered.
+//   - slot.seq: a producer fills the slot of position p, then stores
+//     seq = p+1 (publish). The consumer reads slot p only after loading
+//     seq == p+1, which orders the slot write before the read.
+//   - head: positions below head are free for producers. The consumer
+//     stores it once per batch, after the batch was handed to every
+//     subscriber (in place, so producers cannot overwrite a slot that is
+//     being delivered). In drop-oldest mode producers may advance head too,
+//     to evict the oldest event; that mode copies each batch out of the
+//     ring under readMu (held by the consumer only while copying, and by
+//     an evicting producer), so eviction never races with a read.
+//   - done: positions below done were dispatched or dropped. Flush waits
+//     for done to pass the tail it saw.
+//   - headCache: producers' last view of head, so that a producer reads
+//     the consumer's line only when the ring looks full.
+//
+// Parking: an idle consumer spins for SpinWindow, then stores sleeping=1,
+// re-checks its next slot and parks on wake. A producer stores seq, then
+// loads sleeping; both are sequentially consistent atomics, so either the
+// consumer sees the event in its re-check or the producer sees sleeping=1
+// and sends the wake token (Dekker). Producers waiting for room, and Flush,
+// use the same pattern with progress (waiters counter, then re-check; the
+// consumer stores head/done, then loads the counter).
+
+// sealedBit marks a sealed ring in tail.
+const sealedBit = uint64(1) << 63
+
+// padding separates fields written by different goroutines. 128 bytes
+// rather than 64 because x86 prefetches cache lines in pairs.
+type padding [128]byte
+
+// slotPayload is what a slot carries besides its sequence.
+type slotPayload struct {
+	ctx context.Context // the publisher's context (values reach handlers)
+	ev  bus.Event
+}
+
+const slotRaw = unsafe.Sizeof(atomic.Uint64{}) + unsafe.Sizeof(slotPayload{})
+
+// slot is one ring entry, padded to a whole number of 64-byte lines
+// (128 bytes for the 80-byte bus.Event) so that neighbouring slots never
+// share a line.
+type slot struct {
+	seq atomic.Uint64
+	slotPayload
+	_ [(64 - slotRaw%64) % 64]byte
+}
+
+// notifier lets goroutines wait for a condition another goroutine makes
+// true, without a lock or a channel operation on the signalling side
+// while nobody waits. A waiter registers (waiters.Add), re-checks its
+// condition, then waits on the channel returned by channel(); the
+// signaller makes the condition true, then calls broadcast, which only
+// takes the lock when waiters > 0.
+type notifier struct {
+	waiters atomic.Int32
+	mu      sync.Mutex
+	ch      chan struct{}
+}
+
+func (n *notifier) channel() <-chan struct{} {
+	n.mu.Lock()
+	if n.ch == nil {
+		n.ch = make(chan struct{})
+	}
+	c := n.ch
+	n.mu.Unlock()
+	return c
+}
+
+// broadcast wakes every registered waiter.
+func (n *notifier) broadcast() {
+	if n.waiters.Load() == 0 {
+		return
+	}
+	n.force()
+}
+
+// force wakes every waiter that has fetched a channel, registered or not.
+func (n *notifier) force() {
+	n.mu.Lock()
+	if n.ch != nil {
+		close(n.ch)
+		n.ch = nil
+	}
+	n.mu.Unlock()
+}

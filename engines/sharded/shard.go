@@ -1,0 +1,218 @@
+package sharded
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// shard is one ring and the state of the worker that drains it. Fields are
+// grouped by the goroutines that write them, each group on its own cache
+// lines (see the protocol comment in ring.go).
+type shard struct {
+	_ padding
+	// Written by producers on every publish.
+	tail      atomic.Uint64 // next position to claim | sealedBit
+	headCache atomic.Uint64 // producers' last view of head
+	_         padding
+	// Written by the worker once per batch.
+	head       atomic.Uint64 // positions < head are free for producers
+	done       atomic.Uint64 // positions < done are dispatched or dropped
+	dispatched atomic.Uint64 // events handed to the subscriptions
+	batches    atomic.Uint64 // batches dispatched
+	delivered  atomic.Uint64 // sync handler calls that returned
+	failed     atomic.Uint64 // sync handler calls that failed or panicked
+	panics     atomic.Uint64 // sync handler calls that panicked
+	skipped    atomic.Uint64 // handler calls not made (see Metrics.Skipped)
+	_          padding
+	// Written by the worker when it parks; read by producers after every
+	// publish.
+	sleeping atomic.Uint32
+	_        padding
+	// Written rarely: slow paths and lifecycle.
+	rejected atomic.Uint64 // refused by backpressure (drop-newest, timeout, ctx)
+	evicted  atomic.Uint64 // evicted by drop-oldest
+	stranded atomic.Uint64 // left in the ring by an expired Stop
+	closing  atomic.Bool   // sealed or abandoned: the worker must look
+	exited   atomic.Bool   // the worker returned
+	succ     atomic.Pointer[shardSet]
+	progress notifier  // head/done advanced, or the ring was sealed
+	readMu   sync.Mutex // drop-oldest only: consumer copy-out vs eviction
+	_        padding
+
+	// Read-only after construction.
+	id       int
+	slots    []slot
+	mask     uint64
+	size     uint64
+	batchMax int
+	copyOut  bool // drop-oldest: copy batches out under readMu
+	wake     chan struct{}
+	eng      *EventBus
+	run      *runState
+	set      *shardSet
+
+	// Owned by the worker goroutine.
+	cache routeCache
+	buf   []slot // copy-out buffer (drop-oldest)
+	bs    batchState
+}
+
+func newShard(b *EventBus, r *runState, set *shardSet, id int) *shard {
+	size := uint64(b.cfg.RingSize)
+	s := &shard{
+		id:       id,
+		slots:    make([]slot, size),
+		mask:     size - 1,
+		size:     size,
+		batchMax: b.cfg.BatchMaxEvents,
+		copyOut:  b.cfg.Backpressure == BackpressureDropOldest,
+		wake:     make(chan struct{}, 1),
+		eng:      b,
+		run:      r,
+		set:      set,
+	}
+	if s.copyOut {
+		s.buf = make([]slot, s.batchMax)
+	}
+	s.cache.m = map[string]*resolved{}
+	return s
+}
+
+// shardSet is the routing of one shard topology: events hash onto
+// shards[h % n]. A resize installs a new set whose workers hold until every
+// shard of the previous set has drained (release), so that no key's events
+// are reordered when the key moves to another shard.
+type shardSet struct {
+	shards  []*shard
+	n       uint64
+	seed    maphash.Seed
+	release chan struct{} // nil, or closed when the previous set drained
+	pending atomic.Int64  // previous-set shards still draining
+	run     *runState
+}
+
+// pick returns the shard of an event: by its partition key (bus.EventKey)
+// when there is more than one shard.
+func (ss *shardSet) pick(ctx context.Context, e *bus.Event) *shard {
+	if ss.n == 1 {
+		return ss.shards[0]
+	}
+	return ss.shards[ss.index(ctx, e)]
+}
+
+// index returns the position in shards of the event's shard.
+func (ss *shardSet) index(ctx context.Context, e *bus.Event) int32 {
+	if ss.n == 1 {
+		return 0
+	}
+	return int32(maphash.String(ss.seed, bus.EventKey(ctx, *e)) % ss.n)
+}
+
+// tryClaim claims up to want (>= 1) consecutive positions for which there
+// is room. got == 0 means the ring is full (sealed == false) or sealed.
+func (s *shard) tryClaim(want uint64) (pos, got uint64, sealed bool) {
+	for {
+		t := s.tail.Load()
+		if t&sealedBit != 0 {
+			return 0, 0, true
+		}
+		free := s.size - (t - s.headCache.Load())
+		if free < want {
+			h := s.head.Load()
+			if h != s.headCache.Load() {
+				s.headCache.Store(h)
+			}
+			free = s.size - (t - h)
+			if free == 0 {
+				return 0, 0, false
+			}
+		}
+		got = min(want, free)
+		if s.tail.CompareAndSwap(t, t+got) {
+			return t, got, false
+		}
+	}
+}
+
+// write fills the claimed position pos and publishes it.
+func (s *shard) write(pos uint64, ctx context.Context, e *bus.Event) {
+	sl := &s.slots[pos&s.mask]
+	sl.ctx = ctx
+	sl.ev = *e
+	sl.seq.Store(pos + 1)
+}
+
+// signal wakes the worker if it parked. Called after write.
+func (s *shard) signal() {
+	if s.sleeping.Load() != 0 && s.sleeping.CompareAndSwap(1, 0) {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// kick makes the worker look at its state (seal, abandon) even if parked,
+// and wakes everyone waiting on progress.
+func (s *shard) kick() {
+	s.closing.Store(true)
+	s.sleeping.Store(0)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	s.progress.force()
+}
+
+// seal refuses further claims; positions already claimed are still
+// delivered. It returns the final tail.
+func (s *shard) seal() uint64 {
+	t := s.tail.Or(sealedBit) &^ sealedBit
+	s.kick()
+	return t
+}
+
+// finalTail returns the tail and whether the ring is sealed.
+func (s *shard) finalTail() (uint64, bool) {
+	t := s.tail.Load()
+	return t &^ sealedBit, t&sealedBit != 0
+}
+
+// waitDone blocks until done >= target, ctx is done or the run is
+// abandoned.
+func (s *shard) waitDone(ctx context.Context, target uint64) error {
+	for s.done.Load() < target {
+		s.progress.waiters.Add(1)
+		ch := s.progress.channel()
+		if s.done.Load() >= target {
+			s.progress.waiters.Add(-1)
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			s.progress.waiters.Add(-1)
+			return ctx.Err()
+		case <-s.run.abandonCh:
+			s.progress.waiters.Add(-1)
+			return bus.ErrEventBusShutdownTimeout
+		}
+		s.progress.waiters.Add(-1)
+	}
+	return nil
+}
+
+// depth returns the number of accepted events not yet dispatched or
+// dropped.
+func (s *shard) depth() uint64 {
+	t, _ := s.finalTail()
+	d := s.done.Load()
+	if t < d {
+		return 0
+	}
+	return t - d
+}

@@ -1,0 +1,187 @@
+package sharded
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// subscription is the engine's bus.Subscription.
+type subscription struct {
+	bus     *EventBus
+	id      string
+	topic   string
+	async   bool
+	handler bus.EventHandler
+	seq     uint64 // creation order: delivery order among subscriptions
+
+	active   atomic.Bool // false once unsubscribed: no new handler call starts
+	mu       sync.Mutex  // held by a shard worker while it runs this (sync) subscription
+	inflight atomic.Int64
+	// life is the handlers' fallback context for the current run: the
+	// engine's lifetime plus a value identifying this subscription, so
+	// that Unsubscribe called from its own handler does not wait for
+	// itself.
+	life atomic.Pointer[context.Context]
+}
+
+type subCtxKey struct{}
+
+func (s *subscription) setLife(runLife context.Context) {
+	ctx := context.WithValue(runLife, subCtxKey{}, s)
+	s.life.Store(&ctx)
+}
+
+func (s *subscription) lifeCtx() context.Context { return *s.life.Load() }
+
+// Topic returns the subscribed topic pattern.
+func (s *subscription) Topic() string { return s.topic }
+
+// ID returns the subscription's process-unique id.
+func (s *subscription) ID() string { return s.id }
+
+// IsAsync reports whether the handler runs on the async worker pool.
+func (s *subscription) IsAsync() bool { return s.async }
+
+// Cancel unsubscribes; see EventBus.Unsubscribe.
+func (s *subscription) Cancel() error { return s.bus.Unsubscribe(context.Background(), s) }
+
+// Subscribe registers a handler called for every event whose topic
+// matches the pattern (see bus.MatchTopic), one call at a time, in
+// publish order per partition key, on the shard workers. A slow handler
+// delays the other subscriptions of its shard. It returns
+// bus.ErrEventBusNotStarted while the engine is stopped.
+func (b *EventBus) Subscribe(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	return b.subscribe(topic, handler, false)
+}
+
+// SubscribeAsync registers a handler run on the async worker pool
+// (AsyncWorkers goroutines): calls may run concurrently and out of order.
+// It returns bus.ErrEventBusNotStarted while the engine is stopped.
+func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	return b.subscribe(topic, handler, true)
+}
+
+func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
+	if err := bus.ValidateSubscription(topic, handler); err != nil {
+		return nil, fmt.Errorf("sharded engine: %w", err)
+	}
+	b.mu.Lock()
+	if b.run == nil {
+		b.mu.Unlock()
+		return nil, fmt.Errorf("sharded engine: subscribe %q: %w", topic, bus.ErrEventBusNotStarted)
+	}
+	b.nextSeq++
+	s := &subscription{bus: b, id: bus.NewID(), topic: topic, async: async, handler: handler, seq: b.nextSeq}
+	s.active.Store(true)
+	s.setLife(b.run.life)
+	b.subs[s.id] = s
+	b.topicCount[topic]++
+	first := b.topicCount[topic] == 1
+	b.routes.Store(buildRoutes(b.subs))
+	b.mu.Unlock()
+	if first {
+		if o := b.observer.Load(); o != nil {
+			o.o.TopicCreated(topic)
+		}
+	}
+	return s, nil
+}
+
+// Unsubscribe removes the subscription at once: Topics and
+// SubscriberCount stop counting it and no handler call starts after it
+// returns. It then waits, up to Config.UnsubscribeWait or ctx, for a call
+// in flight — unless ctx is the subscription's own handler context
+// (a handler unsubscribing itself). Unsubscribing twice, or while stopped,
+// returns nil; a subscription of another engine is refused with an error
+// wrapping bus.ErrInvalidSubscriptionType and left untouched.
+func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
+	s, ok := sub.(*subscription)
+	if !ok || s == nil || s.bus != b {
+		return fmt.Errorf("sharded engine: unsubscribe %T: %w", sub, bus.ErrInvalidSubscriptionType)
+	}
+	if !b.remove(s) {
+		return nil
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if self, _ := ctx.Value(subCtxKey{}).(*subscription); self == s {
+		return nil
+	}
+	s.waitIdle(ctx, b.cfg.UnsubscribeWait.Std())
+	return nil
+}
+
+// remove takes s out of the tables; it reports whether s was registered.
+func (b *EventBus) remove(s *subscription) bool {
+	b.mu.Lock()
+	if _, ok := b.subs[s.id]; !ok {
+		b.mu.Unlock()
+		return false
+	}
+	s.active.Store(false)
+	delete(b.subs, s.id)
+	b.topicCount[s.topic]--
+	last := b.topicCount[s.topic] == 0
+	if last {
+		delete(b.topicCount, s.topic)
+	}
+	b.routes.Store(buildRoutes(b.subs))
+	b.mu.Unlock()
+	if last {
+		if o := b.observer.Load(); o != nil {
+			o.o.TopicDeleted(s.topic)
+		}
+	}
+	return true
+}
+
+// waitIdle waits, up to bound or ctx, until no handler call of s runs.
+func (s *subscription) waitIdle(ctx context.Context, bound time.Duration) {
+	idle := func() bool {
+		if s.async {
+			return s.inflight.Load() == 0
+		}
+		if s.mu.TryLock() {
+			s.mu.Unlock()
+			return true
+		}
+		return false
+	}
+	if idle() {
+		return
+	}
+	deadline := time.Now().Add(bound)
+	for pause := 10 * time.Microsecond; !idle(); pause = min(2*pause, 5*time.Millisecond) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return
+		}
+		time.Sleep(pause)
+	}
+}
+
+// Topics returns the subscribed topic patterns, sorted.
+func (b *EventBus) Topics() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make([]string, 0, len(b.topicCount))
+	for t := range b.topicCount {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SubscriberCount returns the number of subscriptions (sync and async)
+// registered with exactly this topic pattern.
+func (b *EventBus) SubscriberCount(topic string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.topicCount[topic]
+}
