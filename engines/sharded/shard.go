@@ -39,7 +39,7 @@ type shard struct {
 	closing  atomic.Bool   // sealed or abandoned: the worker must look
 	exited   atomic.Bool   // the worker returned
 	succ     atomic.Pointer[shardSet]
-	progress notifier  // head/done advanced, or the ring was sealed
+	progress notifier   // head/done advanced, or the ring was sealed
 	readMu   sync.Mutex // drop-oldest only: consumer copy-out vs eviction
 	_        padding
 
