@@ -1,0 +1,420 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchyard-go/eventbus/broker"
+)
+
+// subRun is one subscription's activity during one run of the bus: a
+// reader goroutine (XREADGROUP on a dedicated connection), a claim
+// goroutine (XAUTOCLAIM, pending stats) and, for async subscriptions,
+// MaxInFlight workers.
+//
+// Ownership: the reader owns the others. When quit closes (Stop,
+// Unsubscribe) the reader stops reading, closes jobs, waits for the
+// workers (running handlers finish, their acks are queued) and the
+// claimer, then closes done. Entries read but not handled stay pending
+// in Redis: the next run re-reads them (its first reads use id 0, the
+// consumer's own pending list) and other consumers of a shared group
+// claim them after ClaimTimeout.
+//
+// Duplicate guard: every entry read or claimed is in tracked until it is
+// settled, and the claimer ignores tracked entries, so a slow handler's
+// entry is never handed to this subscription a second time while it runs.
+type subRun struct {
+	s  *subscription
+	rs *runState
+
+	quit     chan struct{}
+	quitOnce sync.Once
+	done     chan struct{}
+
+	wake      chan struct{} // cap 1: streams added or entries reclaimed
+	reclaimed chan claimedBatch
+	jobs      chan job      // async only
+	readyOnce sync.Once     // closes ready
+	ready     chan struct{} // own pending entries re-read: claiming may begin
+
+	connID  atomic.Int64 // the reader's connection id (CLIENT UNBLOCK), 0 if none
+	readSeq atomic.Uint64 // completed reads (their entries tracked); see Flush
+
+	trackMu sync.Mutex
+	tracked map[entryRef]struct{}
+}
+
+type entryRef struct{ stream, id string }
+
+type claimedBatch struct {
+	stream string
+	msgs   []goredis.XMessage
+}
+
+type job struct {
+	stream string
+	entry  string
+	env    broker.Envelope
+	del    *broker.Delivery
+}
+
+func newSubRun(s *subscription, rs *runState) *subRun {
+	r := &subRun{s: s, rs: rs, quit: make(chan struct{}), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), reclaimed: make(chan claimedBatch, 4), ready: make(chan struct{}),
+		tracked: map[entryRef]struct{}{}}
+	if s.async {
+		r.jobs = make(chan job)
+	}
+	return r
+}
+
+func (r *subRun) launch() {
+	var helpers sync.WaitGroup
+	if r.s.async {
+		for i := 0; i < r.s.b.cfg.MaxInFlight; i++ {
+			helpers.Add(1)
+			go func() {
+				defer helpers.Done()
+				for j := range r.jobs {
+					r.process(j)
+				}
+			}()
+		}
+	}
+	helpers.Add(1)
+	go func() {
+		defer helpers.Done()
+		r.claimLoop()
+	}()
+	go func() {
+		defer close(r.done)
+		r.readLoop()
+		if r.jobs != nil {
+			close(r.jobs)
+		}
+		helpers.Wait()
+	}()
+}
+
+// signal asks the run to stop, without waiting.
+func (r *subRun) signal(rs *runState) {
+	r.quitOnce.Do(func() { close(r.quit) })
+	r.unblock()
+}
+
+// halt asks the run to stop and waits until it did or ctx ended; it
+// reports whether it did. The reader may be about to block when it is
+// told, so the unblock is repeated until it is gone.
+func (r *subRun) halt(ctx context.Context, rs *runState) bool {
+	r.signal(rs)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.done:
+			return true
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+			r.unblock()
+		}
+	}
+}
+
+// unblock interrupts the reader's XREADGROUP BLOCK, if it is in one
+// (CLIENT UNBLOCK: the read returns as if it timed out).
+func (r *subRun) unblock() {
+	id := r.connID.Load()
+	if id == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = r.rs.client.ClientUnblock(ctx, id).Err() // best effort: the block times out anyway
+}
+
+// nudge wakes the reader to pick up new streams or reclaimed entries.
+func (r *subRun) nudge() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+	r.unblock()
+}
+
+func (r *subRun) quitting() bool {
+	select {
+	case <-r.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *subRun) track(stream string, msgs []goredis.XMessage) {
+	r.trackMu.Lock()
+	for _, m := range msgs {
+		r.tracked[entryRef{stream, m.ID}] = struct{}{}
+	}
+	r.trackMu.Unlock()
+}
+
+func (r *subRun) untrack(stream, id string) {
+	r.trackMu.Lock()
+	delete(r.tracked, entryRef{stream, id})
+	r.trackMu.Unlock()
+}
+
+// untracked returns the entries of msgs not being handled, tracking them.
+func (r *subRun) untracked(stream string, msgs []goredis.XMessage) []goredis.XMessage {
+	out := msgs[:0:0]
+	r.trackMu.Lock()
+	for _, m := range msgs {
+		k := entryRef{stream, m.ID}
+		if _, busy := r.tracked[k]; !busy {
+			r.tracked[k] = struct{}{}
+			out = append(out, m)
+		}
+	}
+	r.trackMu.Unlock()
+	return out
+}
+
+// readLoop is the reader goroutine.
+func (r *subRun) readLoop() {
+	var conn *goredis.Conn
+	closeConn := func() {
+		if conn != nil {
+			r.connID.Store(0)
+			_ = conn.Close()
+			conn = nil
+		}
+	}
+	defer closeConn()
+	defer r.readyOnce.Do(func() { close(r.ready) })
+	b := r.s.b
+	backoff := broker.Backoff{Base: 50 * time.Millisecond, Max: 5 * time.Second}
+	// cursors: nil while reading new entries (">"); during the first
+	// phase, the next id of each stream's own pending list.
+	cursors := map[string]string{}
+	ownPending := true
+	for !r.quitting() {
+		if !r.drainReclaimed() {
+			return
+		}
+		streams := r.s.streamList()
+		if len(streams) == 0 {
+			r.idle(b.cfg.BlockTimeout.Std())
+			continue
+		}
+		if conn == nil {
+			conn = r.rs.client.Conn()
+			id, err := conn.ClientID(r.rs.life).Result()
+			if err != nil {
+				closeConn()
+				b.errs.Report(broker.ScopeRead, fmt.Errorf("subscription %s: connect: %w", r.s.topic, err))
+				r.sleep(backoff.Next())
+				continue
+			}
+			r.connID.Store(id)
+		}
+		args := &goredis.XReadGroupArgs{Group: r.s.group, Consumer: r.s.consumer, Count: int64(b.cfg.ReadCount)}
+		args.Streams = make([]string, 0, 2*len(streams))
+		args.Streams = append(args.Streams, streams...)
+		if ownPending {
+			args.Block = -1 // no BLOCK: the pending list answers at once
+			for _, k := range streams {
+				c, ok := cursors[k]
+				if !ok {
+					c = "0"
+				}
+				args.Streams = append(args.Streams, c)
+			}
+		} else {
+			args.Block = b.cfg.BlockTimeout.Std()
+			for range streams {
+				args.Streams = append(args.Streams, ">")
+			}
+		}
+		res, err := conn.XReadGroup(r.rs.life, args).Result()
+		if r.quitting() {
+			return // anything just read stays pending: re-read next run
+		}
+		if errors.Is(err, goredis.Nil) {
+			r.readSeq.Add(1) // a read that found nothing also completed
+			err = nil
+		}
+		if err != nil {
+			if isNoGroup(err) {
+				// The stream or the group vanished (deleted, or Redis
+				// restarted without persistence): recreate from the start
+				// of the (new) stream, so nothing added since is missed.
+				r.recreateGroups(streams)
+				continue
+			}
+			var rerr goredis.Error
+			if !errors.As(err, &rerr) {
+				closeConn() // a network error poisons the dedicated connection
+			}
+			b.errs.Report(broker.ScopeRead, fmt.Errorf("subscription %s: XREADGROUP: %w", r.s.topic, err))
+			r.sleep(backoff.Next())
+			continue
+		}
+		backoff.Reset()
+		got := 0
+		for _, st := range res {
+			got += len(st.Messages)
+			if ownPending && len(st.Messages) > 0 {
+				cursors[st.Stream] = st.Messages[len(st.Messages)-1].ID
+			}
+			r.track(st.Stream, st.Messages)
+		}
+		r.readSeq.Add(1)
+		for _, st := range res {
+			for _, m := range st.Messages {
+				if !r.handle(st.Stream, m, ownPending) {
+					return
+				}
+			}
+		}
+		if ownPending && got == 0 {
+			ownPending = false
+			r.readyOnce.Do(func() { close(r.ready) })
+		}
+	}
+}
+
+// drainReclaimed handles entries the claimer took over; false when the
+// run is stopping.
+func (r *subRun) drainReclaimed() bool {
+	for {
+		select {
+		case cb := <-r.reclaimed:
+			for _, m := range cb.msgs {
+				if !r.handle(cb.stream, m, true) {
+					return false
+				}
+			}
+		default:
+			return true
+		}
+	}
+}
+
+// idle waits for new streams, a stop, or d.
+func (r *subRun) idle(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.wake:
+	case <-r.quit:
+	case <-t.C:
+	}
+}
+
+// sleep waits d or until quit.
+func (r *subRun) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-r.quit:
+	case <-t.C:
+	}
+}
+
+func (r *subRun) recreateGroups(streams []string) {
+	for _, k := range streams {
+		if err := createGroup(r.rs.life, r.rs.client, k, r.s.group, "0"); err != nil {
+			r.s.b.errs.Report(broker.ScopeRead, fmt.Errorf("subscription %s: %w", r.s.topic, err))
+			r.sleep(100 * time.Millisecond)
+			return
+		}
+	}
+}
+
+// handle decodes one entry and runs (sync) or queues (async) its handler.
+// It returns false when the run is stopping and the entry was left
+// pending.
+func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool) bool {
+	b := r.s.b
+	if m.Values == nil {
+		// A pending entry whose data was trimmed (MAXLEN) or deleted:
+		// nothing to deliver, only to acknowledge.
+		r.ack(stream, m.ID)
+		return true
+	}
+	topic := b.topicOf(stream)
+	bm := entryMessage(m.Values)
+	if err := b.cfg.Options.CheckPayload(topic, len(bm.Data)); err != nil {
+		r.settle(stream, m.ID, nil, b.dispatcher.Reject(topic, m.ID, bm.Data, err))
+		return true
+	}
+	env, err := broker.DecodeBinary(bm)
+	if err != nil {
+		r.settle(stream, m.ID, nil, b.dispatcher.Reject(topic, m.ID, bm.Data, fmt.Errorf("entry %s of %s: %w", m.ID, stream, err)))
+		return true
+	}
+	env.Event.Topic = topic
+	id := m.ID
+	rs := r.rs
+	group := r.s.group
+	del := broker.NewDelivery(b.cfg.AckMode, func() error { return rs.acks.enqueue(stream, group, id) })
+	del.ID, del.EntryID, del.Redelivered, del.Topic = env.ID, m.ID, redelivered, topic
+	if b.cfg.AckMode == broker.AckOnReceive {
+		if err := del.Settle(); err != nil {
+			b.errs.Report(broker.ScopeAck, err)
+		}
+	}
+	j := job{stream: stream, entry: m.ID, env: env, del: del}
+	if r.jobs == nil {
+		r.process(j)
+		return true
+	}
+	select {
+	case r.jobs <- j:
+		return true
+	case <-r.quit:
+		return false
+	}
+}
+
+// process runs the handler (with the dispatcher's retries) and settles.
+func (r *subRun) process(j job) {
+	res := r.s.b.dispatcher.Dispatch(r.rs.life, r.quit, r.s.id, r.s.handler, j.env, j.del)
+	r.settle(j.stream, j.entry, j.del, res)
+}
+
+// settle carries out a dispatch outcome and forgets the entry.
+func (r *subRun) settle(stream, id string, del *broker.Delivery, res broker.Result) {
+	defer r.untrack(stream, id)
+	b := r.s.b
+	switch res.Outcome {
+	case broker.OutcomeLeave:
+		return
+	case broker.OutcomeDeadLetter:
+		if err := b.publishDeadLetter(r.rs, res.DeadLetter); err != nil {
+			// Not acked: the entry is claimed again after ClaimTimeout.
+			b.errs.Report(broker.ScopeDeadLetter, fmt.Errorf("dead-letter %s %s to %s: %w", stream, id, res.DeadLetter.Topic, err))
+			return
+		}
+	}
+	if del == nil {
+		r.ack(stream, id)
+		return
+	}
+	if err := del.Settle(); err != nil {
+		b.errs.Report(broker.ScopeAck, err)
+	}
+}
+
+func (r *subRun) ack(stream, id string) {
+	if err := r.rs.acks.enqueue(stream, r.s.group, id); err != nil {
+		r.s.b.errs.Report(broker.ScopeAck, err)
+	}
+}

@@ -1,0 +1,29 @@
+package redis
+
+import (
+	"errors"
+	"strings"
+)
+
+// Sentinel errors of the Redis engine. Test with errors.Is. The shared
+// ones (bus.ErrEventBusNotStarted, bus.ErrPayloadTooLarge,
+// broker.ErrInvalidOption…) are wrapped where the bus contract says.
+var (
+	// ErrUnreachable is wrapped by Start when Redis does not answer PING
+	// (wrong URL, server down, bad credentials).
+	ErrUnreachable = errors.New("redis unreachable")
+
+	// ErrInvalidConfig is wrapped by New and NewEventBus for a config
+	// value out of range; the message names the field and the value. It
+	// also wraps broker.ErrInvalidOption.
+	ErrInvalidConfig = errors.New("invalid redis engine config")
+)
+
+// Redis replies the engine branches on. They are matched here, once,
+// by their documented error-code prefix.
+func isBusyGroup(err error) bool { return hasCode(err, "BUSYGROUP") }
+func isNoGroup(err error) bool   { return hasCode(err, "NOGROUP") }
+
+func hasCode(err error, code string) bool {
+	return err != nil && strings.HasPrefix(err.Error(), code)
+}
