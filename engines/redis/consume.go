@@ -43,7 +43,7 @@ type subRun struct {
 	readyOnce sync.Once     // closes ready
 	ready     chan struct{} // own pending entries re-read: claiming may begin
 
-	connID  atomic.Int64 // the reader's connection id (CLIENT UNBLOCK), 0 if none
+	connID  atomic.Int64  // the reader's connection id (CLIENT UNBLOCK), 0 if none
 	readSeq atomic.Uint64 // completed reads (their entries tracked); see Flush
 
 	trackMu sync.Mutex
