@@ -1,0 +1,154 @@
+package kafka
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/IBM/sarama"
+)
+
+// claimState tracks the records of one claimed partition between the
+// moment they are taken for handling and the moment they are settled
+// (handled, dead-lettered or dropped), and marks the commit watermark.
+//
+// Commit watermark: records are taken in offset order and appended to
+// pending. Settling a record flags its entry; the entries at the front of
+// pending that are settled are then removed, and the offset after the
+// last removed one is marked on the session (sarama commits marked
+// offsets every commitInterval, at every session end, and when a claim
+// ends). So a committed offset never passes a record that is still being
+// handled or was left unsettled, even when an async subscription finishes
+// records out of order: after a crash or a rebalance, the new owner
+// resumes at the first unsettled record (records settled after it are
+// handled again: at-least-once).
+//
+// Every pending entry holds one slot of the consumer's limiter
+// (maxInFlight), released exactly once: when the entry is settled, or
+// when the claim ends with it still unsettled (close). A settle that
+// arrives after close (a late manual Ack) finds no entry and does nothing.
+type claimState struct {
+	cr    *consumerRun
+	sess  sarama.ConsumerGroupSession
+	claim sarama.ConsumerGroupClaim
+
+	// next is the offset marked so far (the next record to commit).
+	next atomic.Int64
+
+	// inflight counts the records handed to the async worker pool whose
+	// handling has not returned yet.
+	inflight sync.WaitGroup
+
+	mu      sync.Mutex
+	pending []pendingEntry
+	closed  bool
+}
+
+type pendingEntry struct {
+	offset    int64
+	settled   bool
+	abandoned bool // left unsettled on purpose; its slot is released
+}
+
+func newClaimState(cr *consumerRun, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) *claimState {
+	cs := &claimState{cr: cr, sess: sess, claim: claim}
+	cs.next.Store(claim.InitialOffset())
+	return cs
+}
+
+// take registers offset as being handled, waiting for a limiter slot. It
+// returns false, registering nothing, when done is closed first.
+func (cs *claimState) take(offset int64, done <-chan struct{}) bool {
+	if !cs.cr.limiter.Acquire(done) {
+		return false
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		cs.cr.limiter.Release()
+		return false
+	}
+	cs.pending = append(cs.pending, pendingEntry{offset: offset})
+	return true
+}
+
+// settle flags offset as done and advances the watermark.
+func (cs *claimState) settle(offset int64) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		return
+	}
+	i := cs.find(offset)
+	if i < 0 || cs.pending[i].settled || cs.pending[i].abandoned {
+		return
+	}
+	cs.pending[i].settled = true
+	cs.cr.limiter.Release()
+	n := 0
+	for n < len(cs.pending) && cs.pending[n].settled {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	mark := cs.pending[n-1].offset + 1
+	cs.pending = append(cs.pending[:0], cs.pending[n:]...)
+	cs.next.Store(mark)
+	cs.sess.MarkOffset(cs.claim.Topic(), cs.claim.Partition(), mark, "")
+}
+
+// abandon gives up on offset without settling it: its limiter slot is
+// released, but the watermark stays before it, so it (and every record
+// after it) is redelivered to whoever consumes the partition next.
+func (cs *claimState) abandon(offset int64) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		return
+	}
+	if i := cs.find(offset); i >= 0 && !cs.pending[i].settled && !cs.pending[i].abandoned {
+		cs.pending[i].abandoned = true
+		cs.cr.limiter.Release()
+	}
+}
+
+// close releases the slots of every unsettled record; later settles are
+// ignored. Called when the claim ends, after its handler calls returned.
+func (cs *claimState) close() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		return
+	}
+	cs.closed = true
+	for _, e := range cs.pending {
+		if !e.settled && !e.abandoned {
+			cs.cr.limiter.Release()
+		}
+	}
+	cs.pending = nil
+}
+
+// outstanding returns the number of records taken and not yet settled.
+func (cs *claimState) outstanding() int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	n := 0
+	for _, e := range cs.pending {
+		if !e.settled && !e.abandoned {
+			n++
+		}
+	}
+	return n
+}
+
+// find returns the index of offset in pending, or -1. Entries are in
+// offset order; the window is at most maxInFlight long.
+func (cs *claimState) find(offset int64) int {
+	for i, e := range cs.pending {
+		if e.offset == offset {
+			return i
+		}
+	}
+	return -1
+}

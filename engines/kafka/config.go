@@ -1,0 +1,223 @@
+package kafka
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// Config configures the Kafka engine. The first five fields are the
+// documented KafkaConfig (same names and JSON keys); the rest are this
+// engine's options. The zero value of every option is its documented
+// default; Brokers (or the module-level externalBrokerURL) is required.
+type Config struct {
+	// Brokers are the bootstrap brokers, "host:port" (a "kafka://" prefix
+	// is accepted). Default: the module-level externalBrokerURL
+	// ("kafka://b1:9092,b2:9092"); one of the two is required.
+	Brokers []string `json:"brokers"`
+
+	// GroupID is the consumer group every subscription of this engine
+	// joins. Empty (the default) gives each subscription its own group,
+	// named GroupIDPrefix + the subscription id, so that every subscriber
+	// sees every event. A shared GroupID makes subscriptions (of this and
+	// other processes) compete for partitions, and its committed offsets
+	// survive process restarts. Maps to Kafka group.id.
+	GroupID string `json:"groupId"`
+
+	// SecurityConfig sets TLS and SASL; keys are listed in docs/kafka.md
+	// ("security.protocol", "sasl.mechanism", "sasl.username",
+	// "sasl.password", "ssl.ca.location"...). Unknown keys are rejected.
+	SecurityConfig map[string]string `json:"security"`
+
+	// ProducerConfig maps onto sarama's Producer settings ("acks",
+	// "compression", "flushFrequency"...; Kafka property names such as
+	// "linger.ms" are accepted as aliases). Unknown keys are rejected.
+	ProducerConfig map[string]string `json:"producer"`
+
+	// ConsumerConfig maps onto sarama's Consumer settings
+	// ("initialOffset", "rebalanceStrategy", "sessionTimeout"...; Kafka
+	// property names such as "auto.offset.reset" are accepted as
+	// aliases). Unknown keys are rejected.
+	ConsumerConfig map[string]string `json:"consumer"`
+
+	// Version is the Kafka protocol version sarama speaks ("2.8.0",
+	// "3.6.0"...). It must be at least 0.11.0 (idempotent producer,
+	// record headers). Default: "2.8.0" (sarama.DefaultVersion).
+	Version string `json:"version"`
+
+	// ClientID is sent to the brokers with every request (Kafka
+	// client.id). Default: "switchyard".
+	ClientID string `json:"clientId"`
+
+	// GroupIDPrefix names the per-subscription groups used when GroupID
+	// is empty. Default: "switchyard-".
+	GroupIDPrefix string `json:"groupIdPrefix"`
+
+	// AutoCreateTopics creates a missing topic (with TopicPartitions and
+	// TopicReplicationFactor) on the first Publish or Subscribe that
+	// needs it. When false (the default), Publish and Subscribe fail with
+	// ErrTopicNotFound naming the topic, and sarama never asks the
+	// broker to auto-create (Metadata.AllowAutoTopicCreation=false).
+	AutoCreateTopics bool `json:"autoCreateTopics"`
+
+	// TopicPartitions is the partition count of created topics; -1 uses
+	// the broker's num.partitions. Default: -1.
+	TopicPartitions int32 `json:"topicPartitions"`
+
+	// TopicReplicationFactor is the replication factor of created topics;
+	// -1 uses the broker's default.replication.factor. Default: -1.
+	TopicReplicationFactor int16 `json:"topicReplicationFactor"`
+
+	// TopicRefreshInterval is how often the topic list is re-read so that
+	// wildcard subscriptions pick up topics created after them (a change
+	// makes the subscription rejoin its group). A Publish of this engine
+	// to a new topic triggers a refresh at once. Default: 5s.
+	TopicRefreshInterval bus.Duration `json:"topicRefreshInterval"`
+
+	// StartTimeout bounds how long Start tries to reach the brokers before
+	// failing with ErrBrokersUnreachable. Default: 10s.
+	StartTimeout bus.Duration `json:"startTimeout"`
+
+	// UnsubscribeWait bounds how long Unsubscribe waits for the
+	// subscription's handler calls in flight and its final offset commit;
+	// the consumer then finishes in the background and Stop waits for it.
+	// Default: 5s.
+	UnsubscribeWait bus.Duration `json:"unsubscribeWait"`
+
+	// ExternalBrokerURL, ExternalBrokerUser and ExternalBrokerPassword
+	// are the module-level keys: brokers when Brokers is empty, and
+	// SASL/PLAIN credentials when SecurityConfig sets none.
+	ExternalBrokerURL      string `json:"externalBrokerURL"`
+	ExternalBrokerUser     string `json:"externalBrokerUser"`
+	ExternalBrokerPassword string `json:"externalBrokerPassword"`
+
+	// Options are the settings every broker engine shares (same JSON keys
+	// at the top level of the engine config): source, maxRetries,
+	// retryBackoff, retryBackoffMax, deadLetterTopic, maxPayloadBytes,
+	// maxInFlight (the worker-pool size of a SubscribeAsync subscription,
+	// and the cap on events taken but not yet acknowledged) and ackMode.
+	// See package broker.
+	broker.Options
+}
+
+// Defaults of the engine's own options.
+const (
+	defaultVersion              = "2.8.0"
+	defaultClientID             = "switchyard"
+	defaultGroupIDPrefix        = "switchyard-"
+	defaultTopicRefreshInterval = 5 * time.Second
+	defaultStartTimeout         = 10 * time.Second
+	defaultUnsubscribeWait      = 5 * time.Second
+)
+
+// setDefaults fills zero options with their defaults.
+func (c *Config) setDefaults() {
+	if len(c.Brokers) == 0 && c.ExternalBrokerURL != "" {
+		c.Brokers = strings.Split(c.ExternalBrokerURL, ",")
+	}
+	for i, b := range c.Brokers {
+		c.Brokers[i] = strings.TrimPrefix(strings.TrimSpace(b), "kafka://")
+	}
+	if c.Version == "" {
+		c.Version = defaultVersion
+	}
+	if c.ClientID == "" {
+		c.ClientID = defaultClientID
+	}
+	if c.GroupIDPrefix == "" {
+		c.GroupIDPrefix = defaultGroupIDPrefix
+	}
+	if c.TopicPartitions == 0 {
+		c.TopicPartitions = -1
+	}
+	if c.TopicReplicationFactor == 0 {
+		c.TopicReplicationFactor = -1
+	}
+	if c.TopicRefreshInterval == 0 {
+		c.TopicRefreshInterval = bus.Duration(defaultTopicRefreshInterval)
+	}
+	if c.StartTimeout == 0 {
+		c.StartTimeout = bus.Duration(defaultStartTimeout)
+	}
+	c.Options = c.Options.WithDefaults()
+	if c.UnsubscribeWait == 0 {
+		c.UnsubscribeWait = bus.Duration(defaultUnsubscribeWait)
+	}
+}
+
+// Validate reports every invalid field of c (after defaults), each naming
+// the key and the value; the error wraps ErrInvalidConfig. It also checks
+// the producer, consumer and security maps by building the sarama
+// configuration from them.
+func (c Config) Validate() error {
+	c = c.clone()
+	c.setDefaults()
+	_, err := c.build()
+	return err
+}
+
+// clone copies the slices and maps so that setDefaults never writes into
+// the caller's values.
+func (c Config) clone() Config {
+	c.Brokers = append([]string(nil), c.Brokers...)
+	return c
+}
+
+// validateOwn checks the engine's own options.
+func (c *Config) validateOwn() error {
+	if len(c.Brokers) == 0 {
+		return invalid("brokers", "[]", "at least one broker is required (or set externalBrokerURL)")
+	}
+	for i, b := range c.Brokers {
+		host, port, err := net.SplitHostPort(b)
+		if err != nil || host == "" {
+			return invalid(fmt.Sprintf("brokers[%d]", i), strconv.Quote(b), "want host:port")
+		}
+		if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+			return invalid(fmt.Sprintf("brokers[%d]", i), strconv.Quote(b), "port must be 1..65535")
+		}
+	}
+	switch {
+	case c.TopicPartitions < -1:
+		return invalid("topicPartitions", c.TopicPartitions, "must be >= 1, or -1 for the broker default")
+	case c.TopicReplicationFactor < -1:
+		return invalid("topicReplicationFactor", c.TopicReplicationFactor, "must be >= 1, or -1 for the broker default")
+	case c.TopicRefreshInterval < 0:
+		return invalid("topicRefreshInterval", c.TopicRefreshInterval.Std(), "must be > 0")
+	case c.StartTimeout < 0:
+		return invalid("startTimeout", c.StartTimeout.Std(), "must be > 0")
+	case c.UnsubscribeWait < 0:
+		return invalid("unsubscribeWait", c.UnsubscribeWait.Std(), "must be >= 0")
+	}
+	if err := c.Options.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	v, err := sarama.ParseKafkaVersion(c.Version)
+	if err != nil {
+		return invalid("version", strconv.Quote(c.Version), "want a Kafka version such as 2.8.0")
+	}
+	if !v.IsAtLeast(sarama.V0_11_0_0) {
+		return invalid("version", strconv.Quote(c.Version), "must be at least 0.11.0 (record headers, idempotent producer)")
+	}
+	return nil
+}
+
+// New is the engine factory registered as type "kafka": it decodes the
+// engine's config map (see Config for keys; the module-level
+// SharedConfigKeys are accepted, externalBrokerURL/User/Password used) and
+// returns a stopped engine. It does not dial: brokers are first contacted
+// by Start.
+func New(config map[string]any) (bus.EventBus, error) {
+	var cfg Config
+	if err := bus.DecodeConfig(config, &cfg); err != nil {
+		return nil, fmt.Errorf("kafka engine: %w: %w", ErrInvalidConfig, err)
+	}
+	return NewEventBus(cfg)
+}

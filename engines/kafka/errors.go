@@ -1,0 +1,46 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors of the Kafka engine. Test with errors.Is; the bus
+// sentinels (bus.ErrEventBusNotStarted, bus.ErrPayloadTooLarge...) are
+// returned where the EventBus contract says.
+var (
+	// ErrInvalidConfig is wrapped by New, NewEventBus and Config.Validate
+	// for a configuration value that is out of range, unknown or
+	// inconsistent; the message names the key and the value.
+	ErrInvalidConfig = errors.New("invalid kafka config")
+
+	// ErrTopicNotFound is wrapped (by a *TopicError) by Publish and
+	// Subscribe when the topic does not exist and autoCreateTopics is
+	// off.
+	ErrTopicNotFound = errors.New("kafka topic does not exist")
+
+	// ErrBrokersUnreachable is wrapped by Start when no broker answered
+	// within startTimeout.
+	ErrBrokersUnreachable = errors.New("kafka brokers unreachable")
+)
+
+// TopicError reports a failure about one topic. It wraps the cause
+// (ErrTopicNotFound, or the broker's error).
+type TopicError struct {
+	Topic string
+	Op    string // "publish", "subscribe", "create"
+	Err   error
+}
+
+func (e *TopicError) Error() string {
+	return fmt.Sprintf("kafka engine: %s topic %q: %v", e.Op, e.Topic, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *TopicError) Unwrap() error { return e.Err }
+
+// invalid returns an error wrapping ErrInvalidConfig that names the key
+// and the value.
+func invalid(key string, value any, why string) error {
+	return fmt.Errorf("%w: %s: %v: %s", ErrInvalidConfig, key, value, why)
+}

@@ -1,0 +1,187 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/switchyard-go/eventbus/broker"
+)
+
+// ConsumerGroupHandler is the sarama.ConsumerGroupHandler behind every
+// subscription (the root package aliases it as KafkaConsumerGroupHandler).
+// The engine creates one per subscription and engine run; a zero value
+// refuses to consume.
+//
+// Per claimed partition, ConsumeClaim decodes each record (CloudEvents
+// binary mode), runs the subscription's handler through the shared
+// dispatcher (retries with backoff, panic recovery, dead-letter topic) and
+// marks the record's offset only once it is settled, in offset order (see
+// claimState). When the partition is revoked or the session ends, it stops
+// taking records, lets the handler calls in flight finish, and commits the
+// marked offsets before returning, so the next owner resumes exactly after
+// the last handled record.
+type ConsumerGroupHandler struct {
+	cr *consumerRun
+}
+
+var errNoConsumer = errors.New("kafka engine: ConsumerGroupHandler not created by the engine")
+
+// Setup is called by sarama at the beginning of a session, before
+// ConsumeClaim. It does nothing: offsets were committed by Subscribe.
+func (h *ConsumerGroupHandler) Setup(sarama.ConsumerGroupSession) error {
+	if h == nil || h.cr == nil {
+		return errNoConsumer
+	}
+	return nil
+}
+
+// Cleanup is called by sarama at the end of a session, once every
+// ConsumeClaim has returned; sarama then commits the marked offsets.
+func (h *ConsumerGroupHandler) Cleanup(sess sarama.ConsumerGroupSession) error {
+	if h == nil || h.cr == nil {
+		return errNoConsumer
+	}
+	return nil
+}
+
+// ConsumeClaim processes the records of one partition until the claim is
+// revoked, the session ends, or the subscription is stopped. It never
+// returns early on a handler failure (that would end the whole session)
+// and recovers handler panics.
+func (h *ConsumerGroupHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	if h == nil || h.cr == nil {
+		return errNoConsumer
+	}
+	cr := h.cr
+	cs := newClaimState(cr, sess, claim)
+	cr.addClaim(cs)
+	defer cr.dropClaim(cs)
+
+	// done ends when the session ends or the subscription stops.
+	ctx, cancel := context.WithCancel(sess.Context())
+	stopAF := context.AfterFunc(cr.ctx, cancel)
+	defer func() {
+		stopAF()
+		cancel()
+	}()
+	done := ctx.Done()
+	msgs := claim.Messages()
+loop:
+	for {
+		select {
+		case <-done:
+			break loop
+		default:
+		}
+		select {
+		case <-done:
+			break loop
+		case m, ok := <-msgs:
+			if !ok {
+				break loop // revoked (cooperative rebalance)
+			}
+			if !cs.take(m.Offset, done) {
+				break loop
+			}
+			if !cr.s.async {
+				h.handle(cs, m)
+				continue
+			}
+			cs.inflight.Add(1)
+			select {
+			case cr.jobs <- job{cs: cs, msg: m}:
+			case <-done:
+				cs.inflight.Done()
+				cs.abandon(m.Offset)
+				break loop
+			}
+		}
+	}
+	cs.inflight.Wait()
+	cs.close()
+	sess.Commit()
+	return nil
+}
+
+// handle decodes one record, dispatches it and settles it.
+func (h *ConsumerGroupHandler) handle(cs *claimState, m *sarama.ConsumerMessage) {
+	cr := h.cr
+	s := cr.s
+	if s.removed.Load() || cr.ctx.Err() != nil {
+		cs.abandon(m.Offset)
+		return
+	}
+	d := s.b.disp
+	env, err := decodeRecord(m)
+	if err == nil {
+		err = s.b.opts.CheckPayload(m.Topic, len(m.Value))
+	}
+	if err != nil {
+		h.finish(cs, m.Offset, d.Reject(m.Topic, entryID(m), m.Value, err), nil)
+		return
+	}
+	if !s.async {
+		s.syncMu.Lock()
+		defer s.syncMu.Unlock()
+	}
+	off := m.Offset
+	del := broker.NewDelivery(s.b.opts.AckMode, func() error { cs.settle(off); return nil })
+	del.ID = env.ID
+	del.EntryID = entryID(m)
+	if s.b.opts.AckMode == broker.AckOnReceive {
+		_ = del.Settle()
+	}
+	h.finish(cs, off, d.Dispatch(cr.r.life, cr.ctx.Done(), s.id, s.handler, env, del), del)
+}
+
+// finish acts on a dispatch result.
+func (h *ConsumerGroupHandler) finish(cs *claimState, off int64, res broker.Result, del *broker.Delivery) {
+	settle := func() {
+		if del != nil {
+			_ = del.Settle()
+		} else {
+			cs.settle(off)
+		}
+	}
+	switch res.Outcome {
+	case broker.OutcomeAck, broker.OutcomeDrop:
+		settle()
+	case broker.OutcomeDeadLetter:
+		if h.cr.deadLetter(res.DeadLetter) {
+			settle()
+		} else {
+			cs.abandon(off)
+		}
+	case broker.OutcomeLeave:
+		if h.cr.s.b.opts.AckMode != broker.AckManual {
+			cs.abandon(off) // stopping between retries: redelivered later
+		}
+	}
+}
+
+// deadLetter publishes dl (waiting for the broker's acknowledgement),
+// retrying with backoff until it succeeds or the consumer stops. It
+// reports whether dl was written; if not, the record stays unsettled and
+// is redelivered.
+func (cr *consumerRun) deadLetter(dl broker.DeadLetter) bool {
+	bo := broker.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
+	for {
+		ctx, cancel := context.WithTimeout(cr.ctx, 30*time.Second)
+		err := cr.s.b.send(ctx, cr.r, dl.Event, false)
+		cancel()
+		if err == nil {
+			return true
+		}
+		if cr.ctx.Err() != nil {
+			return false
+		}
+		cr.s.b.errs.Report(broker.ScopeDeadLetter, fmt.Errorf("kafka engine: subscription %q: dead-letter to %q: %w", cr.s.topic, dl.Topic, err))
+		if !sleepCtx(cr.ctx, bo.Next()) {
+			return false
+		}
+	}
+}

@@ -1,0 +1,133 @@
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"strconv"
+	"sync"
+	"unsafe"
+
+	"github.com/IBM/sarama"
+
+	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// Kafka protocol binding of CloudEvents, binary content mode: every
+// attribute travels as a record header "ce_<name>", the datacontenttype as
+// "content-type", the data as the record value. The record key is the
+// event's partition key (bus.EventKey), so one key's events share a
+// partition and stay in order.
+const (
+	headerPrefix      = "ce_"
+	headerContentType = "content-type"
+)
+
+// staticKeys holds the header keys of the attributes every event carries,
+// so that encoding them allocates nothing.
+var staticKeys = func() map[string][]byte {
+	m := map[string][]byte{}
+	for _, a := range []string{broker.AttrSpecVersion, broker.AttrID, broker.AttrSource, broker.AttrType,
+		broker.AttrSubject, broker.AttrTime, broker.AttrDataContentType, "partitionkey"} {
+		m[a] = []byte(headerPrefix + a)
+	}
+	return m
+}()
+
+var contentTypeKey = []byte(headerContentType)
+
+func headerKey(name string) []byte {
+	if k, ok := staticKeys[name]; ok {
+		return k
+	}
+	return []byte(headerPrefix + name)
+}
+
+// stringBytes returns the bytes of s without copying. The result must not
+// be modified: sarama only reads header values and record bytes while
+// encoding a batch.
+func stringBytes(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// outMessage is a pooled ProducerMessage with room for its headers; it is
+// recycled once sarama reported the record's outcome.
+type outMessage struct {
+	msg     sarama.ProducerMessage
+	headers [10]sarama.RecordHeader
+	key     stringKey
+	value   byteValue
+}
+
+var messagePool = sync.Pool{New: func() any { return new(outMessage) }}
+
+// stringKey and byteValue are sarama.Encoder implementations that live
+// inside outMessage, so that setting Key and Value allocates nothing.
+type stringKey struct{ s string }
+
+func (k *stringKey) Encode() ([]byte, error) { return stringBytes(k.s), nil }
+func (k *stringKey) Length() int             { return len(k.s) }
+
+type byteValue struct{ b []byte }
+
+func (v *byteValue) Encode() ([]byte, error) { return v.b, nil }
+func (v *byteValue) Length() int             { return len(v.b) }
+
+// newRecord encodes e as a Kafka record (CloudEvents binary mode). The
+// returned message comes from a pool: the ack loop recycles it.
+func (b *EventBus) newRecord(ctx context.Context, e bus.Event) (*sarama.ProducerMessage, error) {
+	m, err := b.codec.EncodeBinary(e)
+	if err != nil {
+		return nil, err
+	}
+	om := messagePool.Get().(*outMessage)
+	hs := om.headers[:0]
+	for _, a := range m.Attributes {
+		hs = append(hs, sarama.RecordHeader{Key: headerKey(a.Name), Value: stringBytes(a.Value)})
+	}
+	if m.ContentType != "" {
+		hs = append(hs, sarama.RecordHeader{Key: contentTypeKey, Value: stringBytes(m.ContentType)})
+	}
+	om.key.s = bus.EventKey(ctx, e)
+	om.value.b = m.Data
+	om.msg = sarama.ProducerMessage{Topic: e.Topic, Key: &om.key, Value: &om.value, Headers: hs}
+	return &om.msg, nil
+}
+
+// releaseMessage returns a message built by newRecord to the pool. Every
+// message the engine hands to sarama comes from newRecord.
+func releaseMessage(m *sarama.ProducerMessage) {
+	om := (*outMessage)(unsafe.Pointer(m)) // msg is outMessage's first field
+	clear(om.headers[:])
+	om.msg = sarama.ProducerMessage{}
+	om.key.s, om.value.b = "", nil
+	messagePool.Put(om)
+}
+
+// decodeRecord reads a record written in CloudEvents binary mode (by this
+// engine or any CloudEvents Kafka producer). Headers other than "ce_*" and
+// "content-type" are ignored. Errors wrap broker.ErrMalformed.
+func decodeRecord(m *sarama.ConsumerMessage) (broker.Envelope, error) {
+	bm := broker.BinaryMessage{Data: m.Value, Attributes: make([]broker.Attribute, 0, len(m.Headers))}
+	for _, h := range m.Headers {
+		if h == nil {
+			continue
+		}
+		switch {
+		case len(h.Key) > len(headerPrefix) && string(h.Key[:len(headerPrefix)]) == headerPrefix:
+			bm.Attributes = append(bm.Attributes, broker.Attribute{Name: string(bytes.ToLower(h.Key[len(headerPrefix):])), Value: string(h.Value)})
+		case bytes.EqualFold(h.Key, contentTypeKey):
+			bm.ContentType = string(h.Value)
+		}
+	}
+	return broker.DecodeBinary(bm)
+}
+
+// entryID names a record for Delivery.EntryID and dead letters:
+// "topic/partition/offset".
+func entryID(m *sarama.ConsumerMessage) string {
+	return m.Topic + "/" + strconv.FormatInt(int64(m.Partition), 10) + "/" + strconv.FormatInt(m.Offset, 10)
+}
