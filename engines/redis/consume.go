@@ -204,6 +204,7 @@ func (r *subRun) readLoop() {
 	// phase, the next id of each stream's own pending list.
 	cursors := map[string]string{}
 	ownPending := true
+	recover := false
 	for !r.quitting() {
 		if !r.drainReclaimed() {
 			return
@@ -212,6 +213,18 @@ func (r *subRun) readLoop() {
 		if len(streams) == 0 {
 			r.idle(b.cfg.BlockTimeout.Std())
 			continue
+		}
+		if conn == nil && recover {
+			// After a connection error, entries may sit in our pending
+			// list that we never received (the reply was lost). Re-read
+			// the pending list, once in-flight work is settled and its
+			// acks are sent, so none of those is handled twice.
+			if !r.quiesce() {
+				return
+			}
+			recover = false
+			ownPending = true
+			clear(cursors)
 		}
 		if conn == nil {
 			conn = r.rs.client.Conn()
@@ -261,6 +274,7 @@ func (r *subRun) readLoop() {
 			var rerr goredis.Error
 			if !errors.As(err, &rerr) {
 				closeConn() // a network error poisons the dedicated connection
+				recover = true
 			}
 			b.errs.Report(broker.ScopeRead, fmt.Errorf("subscription %s: XREADGROUP: %w", r.s.topic, err))
 			r.sleep(backoff.Next())
@@ -288,6 +302,37 @@ func (r *subRun) readLoop() {
 			r.readyOnce.Do(func() { close(r.ready) })
 		}
 	}
+}
+
+// quiesce waits until nothing read by this run is in flight, then flushes
+// the queued acks. It returns false when the run is stopping.
+func (r *subRun) quiesce() bool {
+	for {
+		if !r.drainReclaimed() {
+			return false
+		}
+		r.trackMu.Lock()
+		n := len(r.tracked)
+		r.trackMu.Unlock()
+		if n == 0 {
+			break
+		}
+		r.sleep(5 * time.Millisecond)
+		if r.quitting() {
+			return false
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // the flush waits for Redis; stop waiting when told to quit
+		select {
+		case <-r.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	r.rs.acks.flush(ctx)
+	return !r.quitting()
 }
 
 // drainReclaimed handles entries the claimer took over; false when the

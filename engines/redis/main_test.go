@@ -1,8 +1,10 @@
 package redis_test
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +21,9 @@ import (
 var shared *testinfra.Redis
 
 func TestMain(m *testing.M) {
+	if os.Getenv(crashHelperEnv) != "" {
+		os.Exit(runCrashHelper())
+	}
 	r, err := testinfra.NewRedis()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testinfra:", err)
@@ -54,6 +59,19 @@ func testConfig(srv *testinfra.Redis) redis.Config {
 	}
 }
 
+// eventually polls cond every few milliseconds until it holds, failing t
+// after timeout.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func newBus(t testing.TB, cfg redis.Config) *redis.EventBus {
 	t.Helper()
 	b, err := redis.NewEventBus(cfg)
@@ -61,4 +79,69 @@ func newBus(t testing.TB, cfg redis.Config) *redis.EventBus {
 		t.Fatalf("NewEventBus: %v", err)
 	}
 	return b
+}
+
+// started returns a started bus that is stopped at cleanup.
+func started(t testing.TB, cfg redis.Config) *redis.EventBus {
+	t.Helper()
+	b := newBus(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.Stop(ctx); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+	return b
+}
+
+func testCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// recorder collects what a handler received.
+type recorder struct {
+	mu     sync.Mutex
+	events []bus.Event
+	dels   []delivery
+}
+
+// delivery is what a handler saw of its broker.Delivery.
+type delivery struct {
+	ID, EntryID string
+	Attempt     int
+	Redelivered bool
+}
+
+func (r *recorder) handle(ctx context.Context, e bus.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	if d, ok := broker.DeliveryFrom(ctx); ok {
+		r.dels = append(r.dels, delivery{ID: d.ID, EntryID: d.EntryID, Attempt: d.Attempt, Redelivered: d.Redelivered})
+	}
+	return nil
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
+}
+
+func (r *recorder) payloads() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.events))
+	for i, e := range r.events {
+		out[i] = fmt.Sprint(e.Payload)
+	}
+	return out
 }
