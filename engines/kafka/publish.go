@@ -51,12 +51,13 @@ func (b *EventBus) send(ctx context.Context, r *runState, e bus.Event, async boo
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = time.Now()
 	}
-	if err := r.topics.ensure(ctx, e.Topic, "publish"); err != nil {
-		return err
-	}
 	msg, err := b.newRecord(ctx, e)
 	if err != nil {
 		return fmt.Errorf("kafka engine: publish to topic %q: %w", e.Topic, err)
+	}
+	if err := r.topics.ensure(ctx, e.Topic, "publish"); err != nil {
+		releaseMessage(msg)
+		return err
 	}
 	var w *waiter
 	if !async {
