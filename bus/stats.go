@@ -32,9 +32,14 @@ type EngineStats struct {
 	// LossyShutdown is set when a Stop deadline expired with events
 	// still queued; those events are counted in Dropped.
 	LossyShutdown bool `json:"lossyShutdown"`
+	// HandlerLatency is the distribution of handler call durations
+	// (LatencyHistogram.Snapshot); zero when the engine does not
+	// measure it.
+	HandlerLatency LatencySnapshot `json:"handlerLatency"`
 }
 
-// Add returns the field-wise sum of s and o (LossyShutdown is or-ed).
+// Add returns the field-wise sum of s and o (LossyShutdown is or-ed,
+// HandlerLatency histograms are added bucket-wise).
 func (s EngineStats) Add(o EngineStats) EngineStats {
 	s.Published += o.Published
 	s.Delivered += o.Delivered
@@ -47,6 +52,7 @@ func (s EngineStats) Add(o EngineStats) EngineStats {
 	s.QueueDepth += o.QueueDepth
 	s.Lag += o.Lag
 	s.LossyShutdown = s.LossyShutdown || o.LossyShutdown
+	s.HandlerLatency = s.HandlerLatency.Add(o.HandlerLatency)
 	return s
 }
 
