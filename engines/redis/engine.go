@@ -245,15 +245,17 @@ func (b *EventBus) Stats() (delivered, dropped uint64) {
 }
 
 // EngineStats implements bus.EngineStatsProvider. QueueDepth is the number
-// of entries pending (read, not yet acknowledged) in this engine's
-// consumer groups and Lag the entries not yet read by them, both as of the
-// last claim scan (every ClaimInterval).
+// of entries this engine's consumer groups have not acknowledged yet:
+// pending ones (read, being handled or waiting for their XACK) plus those
+// not read yet; Lag is the latter alone. Both are as of the last claim
+// scan (every ClaimInterval), from XINFO GROUPS.
 func (b *EventBus) EngineStats() bus.EngineStats {
 	s := b.counters.EngineStats()
 	b.mu.Lock()
 	for _, sub := range b.subs {
-		s.QueueDepth += sub.pending.Load()
-		s.Lag += sub.lag.Load()
+		lag := sub.lag.Load()
+		s.QueueDepth += sub.pending.Load() + lag
+		s.Lag += lag
 	}
 	b.mu.Unlock()
 	return s

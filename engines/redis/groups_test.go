@@ -1,0 +1,131 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/engines/redis"
+)
+
+func TestConsumerGroups(t *testing.T) {
+	t.Run("subscriptions sharing a group compete: each event goes to exactly one of them", func(t *testing.T) {
+		cfg := testConfig(shared)
+		cfg.Group = "billing"
+		one, two := started(t, cfg), started(t, cfg)
+		ctx := testCtx(t)
+		var r1, r2 recorder
+		if _, err := one.Subscribe(ctx, "invoices", r1.handle); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := two.SubscribeAsync(ctx, "invoices", r2.handle); err != nil {
+			t.Fatal(err)
+		}
+		want := seqN("inv-%03d", 200)
+		for _, p := range want {
+			if err := one.Publish(ctx, bus.Event{Topic: "invoices", Payload: p}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(t, 10*time.Second, "200 events between the two", func() bool { return r1.count()+r2.count() >= 200 })
+		if err := one.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := two.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		missing, dups := diff(want, append(r1.payloads(), r2.payloads()...))
+		if len(missing)+len(dups) > 0 {
+			t.Errorf("missing %v, duplicated %v", missing, dups)
+		}
+		t.Logf("split: %d / %d", r1.count(), r2.count())
+	})
+
+	t.Run("a private group is destroyed by Unsubscribe, a shared one is kept", func(t *testing.T) {
+		cfg := testConfig(shared)
+		b := started(t, cfg)
+		sharedCfg := cfg
+		sharedCfg.Group = "keep"
+		bs := started(t, sharedCfg)
+		ctx := testCtx(t)
+		noop := func(context.Context, bus.Event) error { return nil }
+		s1, err := b.Subscribe(ctx, "gc", noop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2, err := bs.Subscribe(ctx, "gc", noop)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := rawClient(t, b)
+		groups := func() []string {
+			gs, err := c.XInfoGroups(ctx, cfg.KeyPrefix+"gc").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, g := range gs {
+				names = append(names, g.Name)
+			}
+			return names
+		}
+		if n := len(groups()); n != 2 {
+			t.Fatalf("groups = %v, want 2", groups())
+		}
+		if err := b.Unsubscribe(ctx, s1); err != nil {
+			t.Fatal(err)
+		}
+		if err := bs.Unsubscribe(ctx, s2); err != nil {
+			t.Fatal(err)
+		}
+		if g := groups(); len(g) != 1 || g[0] != "keep" {
+			t.Errorf("groups after Unsubscribe = %v, want [keep]", g)
+		}
+	})
+
+	t.Run("startFrom beginning delivers what was published before the subscription", func(t *testing.T) {
+		cfg := testConfig(shared)
+		cfg.StartFrom = redis.StartFromBeginning
+		b := started(t, cfg)
+		ctx := testCtx(t)
+		for i := 0; i < 3; i++ {
+			if err := b.Publish(ctx, bus.Event{Topic: "history", Payload: i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var rec recorder
+		if _, err := b.Subscribe(ctx, "history", rec.handle); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "the 3 earlier events", func() bool { return rec.count() >= 3 })
+	})
+
+	t.Run("a wildcard subscription picks up streams another process creates later", func(t *testing.T) {
+		cfg := testConfig(shared)
+		sub := started(t, cfg)
+		pub := started(t, cfg) // another engine: its publishes do not wake sub's discovery
+		ctx := testCtx(t)
+		if err := pub.Publish(ctx, bus.Event{Topic: "orders.old", Payload: "before"}); err != nil {
+			t.Fatal(err)
+		}
+		var rec recorder
+		if _, err := sub.Subscribe(ctx, "orders.*", rec.handle); err != nil {
+			t.Fatal(err)
+		}
+		for i, topic := range []string{"orders.old", "orders.eu", "orders.us.west", "ordersx"} {
+			if err := pub.Publish(ctx, bus.Event{Topic: topic, Payload: fmt.Sprint(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		eventually(t, 10*time.Second, "the three matching events", func() bool { return rec.count() >= 3 })
+		if err := sub.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		missing, dups := diff([]string{"0", "1", "2"}, rec.payloads())
+		if len(missing)+len(dups) > 0 || rec.count() != 3 {
+			t.Errorf("got %v (missing %v, dup %v); want 0 1 2 and not the event from before", rec.payloads(), missing, dups)
+		}
+	})
+}
