@@ -39,6 +39,10 @@ type Config struct {
 	// UnsubscribeWait bounds how long Unsubscribe waits for a handler
 	// call in flight. Default: 1s.
 	UnsubscribeWait bus.Duration `json:"unsubscribeWait"`
+	// TopicLimit is the number of distinct published topics counted
+	// apart in TopicStats; later topics are counted under bus.OtherTopic
+	// so that memory stays bounded. Default: 256 (bus.DefaultTopicLimit).
+	TopicLimit int `json:"topicLimit"`
 }
 
 func (c *Config) setDefaults() {
@@ -57,6 +61,9 @@ func (c *Config) setDefaults() {
 	if c.UnsubscribeWait == 0 {
 		c.UnsubscribeWait = bus.Duration(time.Second)
 	}
+	if c.TopicLimit == 0 {
+		c.TopicLimit = bus.DefaultTopicLimit
+	}
 }
 
 // Validate reports the first invalid field, naming it and its value.
@@ -72,6 +79,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("publishBlockTimeout: %v: must be >= 0", c.PublishBlockTimeout.Std())
 	case c.UnsubscribeWait < 0:
 		return fmt.Errorf("unsubscribeWait: %v: must be >= 0", c.UnsubscribeWait.Std())
+	case c.TopicLimit < 0:
+		return fmt.Errorf("topicLimit: %d: must be >= 1", c.TopicLimit)
 	}
 	switch c.DeliveryMode {
 	case "", DeliveryBlock, DeliveryTimeout, DeliveryDrop:

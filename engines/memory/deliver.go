@@ -29,6 +29,8 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 		event.CreatedAt = time.Now()
 	}
 	b.stats.published.Add(1)
+	tc := b.stats.topics.Counters(event.Topic)
+	tc.Published.Add(1)
 	subs := *b.snapshot.Load()
 	n := len(subs)
 	if n == 0 {
@@ -38,7 +40,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	if b.cfg.RotateSubscriberOrder {
 		start = int(b.rotation.Add(1) % uint64(n))
 	}
-	env := envelope{ctx: ctx, ev: event}
+	env := envelope{ctx: ctx, ev: event, topic: tc}
 	mode, timeout := b.cfg.DeliveryMode, b.cfg.PublishBlockTimeout.Std()
 	var failed, matched int
 	var firstErr error
@@ -67,7 +69,7 @@ func (b *EventBus) poolWorker(r *runState, w *poolWorkerState) {
 	w.goid.Store(currentGoroutineID())
 	for j := range r.pool {
 		if r.abandon.Load() || j.sub.isRemoved() {
-			b.dropQueuedEvent()
+			b.dropQueuedEvent(j.env)
 			continue
 		}
 		w.current.Store(j.sub)
@@ -76,7 +78,9 @@ func (b *EventBus) poolWorker(r *runState, w *poolWorkerState) {
 	}
 }
 
-// handle calls the handler with panic recovery and accounts for it.
+// handle calls the handler with panic recovery and accounts for it. The
+// handler latency covers the handler call only (panic recovery included),
+// not the time the event waited in a queue.
 func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 	ctx := bus.HandlerContext(env.ctx, r.life)
 	box := b.observer.Load()
@@ -85,13 +89,17 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 	}
 	s.inFlight.Add(1)
 	b.stats.inFlight.Add(1)
+	start := time.Now()
 	err := bus.CallHandler(ctx, s.handler, env.ev)
+	b.stats.latency.Observe(time.Since(start))
 	b.stats.inFlight.Add(-1)
 	s.inFlight.Add(-1)
 	b.stats.delivered.Add(1)
+	env.topic.Delivered.Add(1)
 	b.stats.pending.Add(-1)
 	if err != nil {
 		b.stats.failed.Add(1)
+		env.topic.Failed.Add(1)
 		if errors.Is(err, bus.ErrHandlerPanic) {
 			b.stats.panics.Add(1)
 		}
@@ -103,7 +111,8 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 
 // dropQueuedEvent accounts for an accepted event that will not reach its
 // handler.
-func (b *EventBus) dropQueuedEvent() {
+func (b *EventBus) dropQueuedEvent(env envelope) {
 	b.stats.dropped.Add(1)
+	env.topic.Dropped.Add(1)
 	b.stats.pending.Add(-1)
 }

@@ -71,8 +71,9 @@ type job struct {
 }
 
 type envelope struct {
-	ctx context.Context
-	ev  bus.Event
+	ctx   context.Context
+	ev    bus.Event
+	topic *bus.TopicCounters // looked up once per publish
 }
 
 type observerBox struct {
@@ -88,6 +89,7 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	}
 	cfg.setDefaults()
 	b := &EventBus{cfg: cfg, subs: map[string]*subscription{}, topicCount: map[string]int{}}
+	b.stats.topics.Limit = cfg.TopicLimit
 	b.snapshot.Store(&[]*subscription{})
 	return b, nil
 }

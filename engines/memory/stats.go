@@ -16,6 +16,11 @@ type counters struct {
 	// handled or dropped: queued, moving to the pool, or in a handler.
 	pending atomic.Int64
 	lossy   atomic.Bool
+	// latency is the handler-call duration histogram (EngineStats.HandlerLatency).
+	latency bus.LatencyHistogram
+	// topics holds the per-topic counters (TopicStats), bounded by
+	// Config.TopicLimit.
+	topics bus.TopicTable
 }
 
 // Stats returns the delivered and dropped counts (see bus.StatsProvider).
@@ -32,15 +37,22 @@ func (b *EventBus) EngineStats() bus.EngineStats {
 		depth = 0
 	}
 	return bus.EngineStats{
-		Published:     b.stats.published.Load(),
-		Delivered:     b.stats.delivered.Load(),
-		Dropped:       b.stats.dropped.Load(),
-		Failed:        b.stats.failed.Load(),
-		Panics:        b.stats.panics.Load(),
-		InFlight:      inFlight,
-		QueueDepth:    depth,
-		LossyShutdown: b.stats.lossy.Load(),
+		Published:      b.stats.published.Load(),
+		Delivered:      b.stats.delivered.Load(),
+		Dropped:        b.stats.dropped.Load(),
+		Failed:         b.stats.failed.Load(),
+		Panics:         b.stats.panics.Load(),
+		InFlight:       inFlight,
+		QueueDepth:     depth,
+		LossyShutdown:  b.stats.lossy.Load(),
+		HandlerLatency: b.stats.latency.Snapshot(),
 	}
+}
+
+// TopicStats returns the figures per published topic (bus.TopicStatsProvider):
+// at most Config.TopicLimit topics, the rest under bus.OtherTopic.
+func (b *EventBus) TopicStats() map[string]bus.TopicStats {
+	return b.stats.topics.Snapshot()
 }
 
 // Flush waits until every accepted event has been handled or counted as

@@ -145,6 +145,7 @@ func (s *subscription) wait(ctx context.Context, env envelope, mode string, time
 	notQueued := func(err error) error {
 		s.bus.stats.pending.Add(-1)
 		s.bus.stats.dropped.Add(1)
+		env.topic.Dropped.Add(1)
 		return err
 	}
 	switch mode {
@@ -210,8 +211,8 @@ func (s *subscription) deliverLoop(r *runState, exited chan struct{}) {
 func (s *subscription) dropQueued() {
 	for {
 		select {
-		case <-s.queue:
-			s.bus.dropQueuedEvent()
+		case env := <-s.queue:
+			s.bus.dropQueuedEvent(env)
 		default:
 			return
 		}
@@ -221,7 +222,7 @@ func (s *subscription) dropQueued() {
 // dispatch runs a sync handler here, or hands an async one to the pool.
 func (s *subscription) dispatch(r *runState, env envelope) {
 	if r.abandon.Load() || s.isRemoved() {
-		s.bus.dropQueuedEvent()
+		s.bus.dropQueuedEvent(env)
 		return
 	}
 	if !s.async {
@@ -231,7 +232,7 @@ func (s *subscription) dispatch(r *runState, env envelope) {
 	select {
 	case r.pool <- job{sub: s, env: env}:
 	case <-s.removed:
-		s.bus.dropQueuedEvent()
+		s.bus.dropQueuedEvent(env)
 	}
 }
 
