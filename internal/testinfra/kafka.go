@@ -28,6 +28,7 @@ type KafkaCluster struct {
 	opts    []kfake.Opt
 	ports   []int
 	dataDir string
+	gate    *netGate
 }
 
 // KafkaOptions selects what StartKafka builds. The zero value is one broker,
@@ -69,7 +70,8 @@ func StartKafka(t testing.TB, o KafkaOptions) *KafkaCluster {
 	if err != nil {
 		t.Fatalf("kfake: reserve ports: %v", err)
 	}
-	opts := []kfake.Opt{kfake.Ports(ports...)}
+	gate := newNetGate()
+	opts := []kfake.Opt{kfake.Ports(ports...), kfake.ListenFn(gate.listen)}
 	if o.AutoCreateTopics {
 		opts = append(opts, kfake.AllowAutoTopicCreation())
 	}
@@ -86,7 +88,7 @@ func StartKafka(t testing.TB, o KafkaOptions) *KafkaCluster {
 		}
 		opts = append(opts, kfake.SeedTopics(n, o.SeedTopics...))
 	}
-	k := &KafkaCluster{ports: ports}
+	k := &KafkaCluster{ports: ports, gate: gate}
 	if o.Persistent {
 		k.dataDir = t.TempDir()
 		opts = append(opts, kfake.DataDir(k.dataDir), kfake.SyncWrites())
@@ -128,10 +130,23 @@ func (k *KafkaCluster) Close() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.cluster != nil {
+		k.gate.healAll()
 		k.cluster.Close()
 		k.cluster = nil
 	}
 }
+
+// Isolate cuts off every connection of the clients that identify
+// themselves with clientID (the Kafka client.id, sent with every request),
+// present and future, as a network partition would: their requests are
+// never answered and nothing is closed, so the client only notices through
+// its own timeouts (a consumer-group member stops heartbeating and the
+// coordinator expires it after its session timeout). Heal ends it.
+func (k *KafkaCluster) Isolate(clientID string) { k.gate.isolate(clientID) }
+
+// Heal ends Isolate: the isolated connections are closed (the client sees
+// them fail and reconnects) and new ones are served again.
+func (k *KafkaCluster) Heal(clientID string) { k.gate.heal(clientID) }
 
 // Down stops the cluster, keeping its data when it was started
 // Persistent; Up starts it again on the same ports.
