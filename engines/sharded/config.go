@@ -34,8 +34,11 @@ const (
 // MaxShards is the largest shard count accepted.
 const MaxShards = 1024
 
-// maxRingSize bounds RingSize (slots per shard, 128 bytes each).
+// maxRingSize bounds RingSize (slots per shard, 64 bytes each).
 const maxRingSize = 1 << 22
+
+// defaultRingSize is RingSize's default.
+const defaultRingSize = 65536
 
 // Config configures the sharded engine. The zero value is valid: every
 // field has the default written on it. Keys are the json names; the
@@ -46,13 +49,18 @@ type Config struct {
 	// one worker goroutine. Events hash onto a shard by their partition
 	// key (bus.EventKey: Metadata["partitionKey"], else the key set with
 	// bus.WithPartitionKey, else the topic), so one key's events stay in
-	// order. More shards than CPUs adds no throughput. Change it at run
-	// time with Resize. Default: runtime.GOMAXPROCS(0) at construction.
+	// order. A worker needs a CPU and so do the publishers: more shards
+	// than half the CPUs adds no throughput, and with one shard Publish
+	// skips hashing the key. Change it at run time with Resize.
+	// Default: GOMAXPROCS/2 at construction, at least 1 and at most 8.
 	Shards int `json:"shards"`
 
 	// RingSize is the capacity of each shard's ring, in events; it is
-	// rounded up to a power of two. Default: MaxEventQueueSize rounded up
-	// when that is set, else 1024.
+	// rounded up to a power of two. A slot is one 64-byte cache line, so
+	// a ring costs RingSize × 64 bytes (plus as much again, allocated on
+	// first use, if publishers set CreatedAt or the Processing* fields).
+	// Default: 65536 (4 MiB per shard); see docs/performance.md for why a
+	// ring larger than the CPU's private cache is faster under load.
 	RingSize int `json:"ringSize"`
 
 	// BatchMaxEvents caps how many events a shard worker takes from its
@@ -86,7 +94,8 @@ type Config struct {
 	AsyncWorkers int `json:"asyncWorkers"`
 
 	// AsyncQueueSize is the capacity of the async pool's queue; a shard
-	// worker waits when it is full (lossless). Default: 1024.
+	// worker waits when it is full (lossless). Default: MaxEventQueueSize
+	// when set, else 1024.
 	AsyncQueueSize int `json:"asyncQueueSize"`
 
 	// StampAtPublish makes Publish set a zero CreatedAt itself. By
@@ -105,8 +114,10 @@ type Config struct {
 	// stranded events and exit. Default: 1s.
 	StopGrace bus.Duration `json:"stopGrace"`
 
-	// MaxEventQueueSize (module-level key) sets RingSize when RingSize
-	// is unset.
+	// MaxEventQueueSize (module-level key) sets AsyncQueueSize when that
+	// is unset, as it sizes the memory engine's async queue. It does not
+	// size the rings: the module passes its default (1000) to every
+	// engine, and a ring that small is several times slower under load.
 	MaxEventQueueSize int `json:"maxEventQueueSize"`
 	// WorkerCount (module-level key) sets AsyncWorkers when AsyncWorkers
 	// is unset.
@@ -121,13 +132,10 @@ type Config struct {
 // assumes Validate passed.
 func (c Config) withDefaults() Config {
 	if c.Shards == 0 {
-		c.Shards = min(runtime.GOMAXPROCS(0), MaxShards)
+		c.Shards = min(max(1, runtime.GOMAXPROCS(0)/2), 8)
 	}
 	if c.RingSize == 0 {
-		c.RingSize = 1024
-		if c.MaxEventQueueSize > 0 {
-			c.RingSize = c.MaxEventQueueSize
-		}
+		c.RingSize = defaultRingSize
 	}
 	c.RingSize = int(ceilPow2(uint64(max(c.RingSize, 2))))
 	if c.BatchMaxEvents == 0 {
@@ -155,6 +163,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AsyncQueueSize == 0 {
 		c.AsyncQueueSize = 1024
+		if c.MaxEventQueueSize > 0 {
+			c.AsyncQueueSize = c.MaxEventQueueSize
+		}
 	}
 	if c.UnsubscribeWait == 0 {
 		c.UnsubscribeWait = bus.Duration(time.Second)
@@ -178,8 +189,6 @@ func (c Config) Validate() error {
 		return bad("ringSize", c.RingSize, fmt.Sprintf("must be between 2 and %d", maxRingSize))
 	case c.MaxEventQueueSize < 0:
 		return bad("maxEventQueueSize", c.MaxEventQueueSize, "must be >= 1")
-	case c.RingSize == 0 && c.MaxEventQueueSize > maxRingSize:
-		return bad("maxEventQueueSize", c.MaxEventQueueSize, fmt.Sprintf("must be at most %d", maxRingSize))
 	case c.BatchMaxEvents < 0:
 		return bad("batchMaxEvents", c.BatchMaxEvents, "must be >= 1")
 	case c.BatchMaxDelay < 0:

@@ -8,14 +8,18 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 )
 
-// batchState is what a worker carries through one batch: the observer
-// (loaded once), the clock reading used to stamp zero CreatedAt values
-// (taken at most once) and the handler counters, published once per
+// batchState is what a worker carries through one batch: the events
+// copied out of the ring, their publishers' contexts (nil for
+// context.Background/TODO, so that no handler call compares contexts), the
+// observer (loaded once), the clock reading used to stamp zero CreatedAt
+// values (taken at most once) and the handler counters, published once per
 // batch.
 type batchState struct {
+	evs       []bus.Event
+	ctxs      []context.Context
+	events    int
 	obs       *observerBox
 	now       time.Time
-	events    int
 	delivered uint64
 	failed    uint64
 	panics    uint64
@@ -24,7 +28,10 @@ type batchState struct {
 }
 
 func (bs *batchState) begin(s *shard) {
-	*bs = batchState{obs: s.eng.observer.Load()}
+	bs.events = 0
+	bs.obs = s.eng.observer.Load()
+	bs.now = time.Time{}
+	bs.delivered, bs.failed, bs.panics, bs.skipped, bs.enqueued = 0, 0, 0, 0, 0
 	s.cache.refresh(s.eng.routes.Load())
 }
 
@@ -46,37 +53,31 @@ func (bs *batchState) end(s *shard) {
 	}
 }
 
-// stamp returns e's CreatedAt, or the batch's clock reading when it is
-// zero.
-func (bs *batchState) stamp(e *bus.Event) time.Time {
-	if !e.CreatedAt.IsZero() {
-		return e.CreatedAt
-	}
+// clock returns the batch's clock reading, taken on first use.
+func (bs *batchState) clock() time.Time {
 	if bs.now.IsZero() {
 		bs.now = time.Now()
 	}
 	return bs.now
 }
 
-// dispatch hands a contiguous run of slots to the subscriptions that
-// match each event. Consecutive events of one topic form a run, which each
-// sync subscription handles in one go (one lock, one route lookup) and
-// each async subscription queues to the pool.
-func (s *shard) dispatch(evs []slot) {
-	bs := &s.bs
-	bs.events += len(evs)
+// dispatch hands the batch to the subscriptions that match each event.
+// Consecutive events of one topic form a run, which each sync
+// subscription handles in one go (one lock, one route lookup) and each
+// async subscription queues to the pool.
+func (s *shard) dispatch(evs []bus.Event, ctxs []context.Context) {
 	for i := 0; i < len(evs); {
-		topic := evs[i].ev.Topic
+		topic := evs[i].Topic
 		j := i + 1
-		for j < len(evs) && evs[j].ev.Topic == topic {
+		for j < len(evs) && evs[j].Topic == topic {
 			j++
 		}
 		r := s.cache.resolve(topic)
 		for _, sub := range r.sync {
-			s.runSync(sub, evs[i:j])
+			s.runSync(sub, evs[i:j], ctxs[i:j])
 		}
 		for _, sub := range r.async {
-			s.enqueue(sub, evs[i:j])
+			s.enqueue(sub, evs[i:j], ctxs[i:j])
 		}
 		i = j
 	}
@@ -86,22 +87,23 @@ func (s *shard) dispatch(evs []slot) {
 // order. sub.mu makes calls one at a time across shards (a wildcard or
 // keyed subscription receives events from several shard workers) and lets
 // Unsubscribe wait for a call in flight.
-func (s *shard) runSync(sub *subscription, run []slot) {
+func (s *shard) runSync(sub *subscription, run []bus.Event, ctxs []context.Context) {
 	if !sub.active.Load() {
 		return
 	}
 	life := sub.lifeCtx()
 	sub.mu.Lock()
 	for i := 0; i < len(run); {
-		i = s.callRange(sub, life, run, i)
+		i = s.callRange(sub, life, run, ctxs, i)
 	}
 	sub.mu.Unlock()
 }
 
 // callRange calls the handler for run[start:], stopping after a panic,
 // which it records; it returns the index to continue from.
-func (s *shard) callRange(sub *subscription, life context.Context, run []slot, start int) (next int) {
+func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Event, ctxs []context.Context, start int) (next int) {
 	bs := &s.bs
+	abandoned := &s.run.abandoned
 	i := start
 	defer func() {
 		if r := recover(); r != nil {
@@ -109,26 +111,29 @@ func (s *shard) callRange(sub *subscription, life context.Context, run []slot, s
 			bs.failed++
 			bs.panics++
 			err := &bus.PanicError{Value: r, Stack: debug.Stack()}
-			s.reportFailure(sub, life, &run[i], err)
+			if bs.obs != nil {
+				bs.obs.o.MessageFailed(handlerCtx(ctxs[i], life), run[i], sub.id, err)
+			}
 			next = i + 1
 		}
 	}()
+	h := sub.handler
 	for ; i < len(run); i++ {
-		if !sub.active.Load() || s.run.abandoned.Load() {
+		if !sub.active.Load() || abandoned.Load() {
 			bs.skipped += uint64(len(run) - i)
 			return len(run)
 		}
-		sl := &run[i]
-		ctx := bus.HandlerContext(sl.ctx, life)
-		ev := sl.ev
-		ev.CreatedAt = bs.stamp(&ev)
-		if bs.obs != nil && bs.obs.msg != nil {
-			bs.obs.msg.MessageReceived(ctx, ev, sub.id)
+		ctx := life
+		if c := ctxs[i]; c != nil {
+			ctx = bus.HandlerContext(c, life)
 		}
-		if err := sub.handler(ctx, ev); err != nil {
+		if bs.obs != nil && bs.obs.msg != nil {
+			bs.obs.msg.MessageReceived(ctx, run[i], sub.id)
+		}
+		if err := h(ctx, run[i]); err != nil {
 			bs.failed++
 			if bs.obs != nil {
-				bs.obs.o.MessageFailed(ctx, ev, sub.id, err)
+				bs.obs.o.MessageFailed(ctx, run[i], sub.id, err)
 			}
 		}
 		bs.delivered++
@@ -136,19 +141,10 @@ func (s *shard) callRange(sub *subscription, life context.Context, run []slot, s
 	return len(run)
 }
 
-func (s *shard) reportFailure(sub *subscription, life context.Context, sl *slot, err error) {
-	if s.bs.obs == nil {
-		return
-	}
-	ev := sl.ev
-	ev.CreatedAt = s.bs.stamp(&ev)
-	s.bs.obs.o.MessageFailed(bus.HandlerContext(sl.ctx, life), ev, sub.id, err)
-}
-
 // enqueue queues one pool job per event of run for an async subscription,
 // waiting while the pool's queue is full (lossless) unless the run is
 // abandoned.
-func (s *shard) enqueue(sub *subscription, run []slot) {
+func (s *shard) enqueue(sub *subscription, run []bus.Event, ctxs []context.Context) {
 	bs := &s.bs
 	q := s.run.pool.q
 	for i := range run {
@@ -156,8 +152,7 @@ func (s *shard) enqueue(sub *subscription, run []slot) {
 			bs.skipped += uint64(len(run) - i)
 			return
 		}
-		j := asyncJob{sub: sub, ctx: run[i].ctx, ev: run[i].ev}
-		j.ev.CreatedAt = bs.stamp(&j.ev)
+		j := asyncJob{sub: sub, ctx: ctxs[i], ev: run[i]}
 		select {
 		case q <- j:
 			bs.enqueued++

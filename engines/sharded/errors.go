@@ -1,6 +1,10 @@
 package sharded
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
 
 // Sentinel errors of the sharded engine. The engine also returns the
 // shared sentinels of package bus (bus.ErrEventBusNotStarted,
@@ -12,8 +16,8 @@ var (
 	// field and the rejected value.
 	ErrInvalidConfig = errors.New("sharded engine: invalid config")
 
-	// ErrInvalidShardCount is returned by Resize, AddShards and
-	// RemoveShards when the resulting shard count would be below 1 or
-	// above MaxShards.
-	ErrInvalidShardCount = errors.New("invalid shard count")
+	// ErrInvalidShardCount is returned (wrapped, with the value) by
+	// Resize, AddShards and RemoveShards when the resulting shard count
+	// would be below 1 or above MaxShards. It is bus.ErrInvalidShardCount.
+	ErrInvalidShardCount = bus.ErrInvalidShardCount
 )

@@ -58,7 +58,7 @@ func (p *pool) handle(j *asyncJob) {
 		t.skipped.Add(1)
 		return
 	}
-	ctx := bus.HandlerContext(j.ctx, sub.lifeCtx())
+	ctx := handlerCtx(j.ctx, sub.lifeCtx())
 	obs := p.eng.observer.Load()
 	if obs != nil && obs.msg != nil {
 		obs.msg.MessageReceived(ctx, j.ev, sub.id)

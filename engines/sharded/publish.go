@@ -116,10 +116,17 @@ func (s *shard) onFull(ctx context.Context, w *waiter, n uint64, topic string) e
 // waiter is a publisher's state while it waits for room.
 type waiter struct {
 	spins   int
+	since   time.Time // first yield
 	armed   bool
 	expired bool
 	timer   *time.Timer
 }
+
+// roomSpin is how long a publisher facing a full ring yields the
+// processor before it parks. The worker frees a whole batch at a time;
+// parking costs the worker a wake-up (lock, channel close, futex) per
+// batch, so a publisher that keeps up should not park.
+const roomSpin = 50 * time.Microsecond
 
 func (w *waiter) arm(d time.Duration) {
 	w.armed = true
@@ -137,12 +144,14 @@ func (w *waiter) stop() {
 }
 
 // waitRoom returns when the ring may have room or was sealed (nil), or
-// with ctx's error. The first calls only yield the processor, which is
-// enough when the worker is about to free a batch; later ones park until
+// with ctx's error. For roomSpin it only yields the processor, which is
+// enough when the worker is about to free a batch; then it parks until
 // the worker frees slots.
 func (s *shard) waitRoom(ctx context.Context, w *waiter) error {
-	if w.spins < 8 {
-		w.spins++
+	if w.spins == 0 {
+		w.since = time.Now()
+	}
+	if w.spins++; w.spins%32 != 0 || time.Since(w.since) < roomSpin {
 		runtime.Gosched()
 		return nil
 	}
@@ -176,10 +185,13 @@ func (s *shard) evictOne() {
 		return
 	}
 	sl := &s.slots[h&s.mask]
-	for sl.seq.Load() != h+1 {
+	for sl.seq.Load()&^extBit != h+1 {
 		runtime.Gosched() // its producer claimed it and is still writing it
 	}
-	sl.slotPayload = slotPayload{}
+	sl.set(slotData{})
+	if x := s.exts.Load(); x != nil {
+		(*x)[h&s.mask] = slotExt{}
+	}
 	s.head.Store(h + 1)
 	s.evicted.Add(1)
 }
@@ -319,16 +331,8 @@ func (s *shard) publishRun(ctx context.Context, events []bus.Event, group []int3
 	for done < total {
 		pos, got, sealed := s.tryClaim(uint64(total - done))
 		if got > 0 {
-			for k := 0; k < int(got); k++ {
-				e := at(done + k)
-				if !now.IsZero() && e.CreatedAt.IsZero() {
-					c := *e
-					c.CreatedAt = now
-					s.write(pos+uint64(k), ctx, &c)
-				} else {
-					s.write(pos+uint64(k), ctx, e)
-				}
-			}
+			base := done
+			s.writeRun(pos, int(got), ctx, func(k int) *bus.Event { return at(base + k) }, now)
 			s.signal()
 			done += int(got)
 			continue

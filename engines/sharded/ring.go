@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/switchyard-go/eventbus/bus"
@@ -55,26 +56,60 @@ import (
 // sealedBit marks a sealed ring in tail.
 const sealedBit = uint64(1) << 63
 
+// extBit, in slot.seq, says that the slot's ext entry holds the event's
+// CreatedAt and Processing* fields; otherwise they are zero.
+const extBit = uint64(1) << 62
+
 // padding separates fields written by different goroutines. 128 bytes
 // rather than 64 because x86 prefetches cache lines in pairs.
 type padding [128]byte
 
-// slotPayload is what a slot carries besides its sequence.
-type slotPayload struct {
-	ctx context.Context // the publisher's context (values reach handlers)
-	ev  bus.Event
-}
-
-const slotRaw = unsafe.Sizeof(atomic.Uint64{}) + unsafe.Sizeof(slotPayload{})
-
-// slot is one ring entry, padded to a whole number of 64-byte lines
-// (128 bytes for the 80-byte bus.Event) so that neighbouring slots never
-// share a line.
+// Slot layout. Moving a cache line between cores, not executing
+// instructions, is what an event costs (docs/performance.md), so a slot
+// is exactly one 64-byte line: the sequence plus the fields every event
+// uses. A bus.Event is 80 bytes, so the fields publishers rarely set
+// (CreatedAt — the worker stamps a zero one once per batch — and the
+// Processing* pointers) live in a parallel ext array that is written, and
+// read, only when one of them is set (extBit).
 type slot struct {
-	seq atomic.Uint64
-	slotPayload
-	_ [(64 - slotRaw%64) % 64]byte
+	seq      atomic.Uint64   // position+1 once published, | extBit
+	topic    string          // bus.Event.Topic
+	payload  any             // bus.Event.Payload
+	metadata map[string]any  // bus.Event.Metadata
+	ctx      context.Context // the publisher's context (values reach handlers)
 }
+
+// slotExt holds the rarely set bus.Event fields of a slot.
+type slotExt struct {
+	createdAt time.Time
+	started   *time.Time
+	completed *time.Time
+	_         [64 - (unsafe.Sizeof(time.Time{})+2*unsafe.Sizeof(uintptr(0)))%64]byte
+}
+
+// slotData is a slot's content without its sequence (for copying).
+type slotData struct {
+	topic    string
+	payload  any
+	metadata map[string]any
+	ctx      context.Context
+}
+
+func (sl *slot) data() slotData {
+	return slotData{sl.topic, sl.payload, sl.metadata, sl.ctx}
+}
+
+func (sl *slot) set(d slotData) {
+	sl.topic, sl.payload, sl.metadata, sl.ctx = d.topic, d.payload, d.metadata, d.ctx
+}
+
+// hasExt reports whether the event's rarely set fields are not all zero.
+func hasExt(e *bus.Event) bool {
+	return !e.CreatedAt.IsZero() || e.ProcessingStarted != nil || e.ProcessingCompleted != nil
+}
+
+var _ [64 - unsafe.Sizeof(slot{})]byte // a slot must fit one cache line
+var _ [unsafe.Sizeof(slot{}) - 64]byte
 
 // notifier lets goroutines wait for a condition another goroutine makes
 // true, without a lock or a channel operation on the signalling side

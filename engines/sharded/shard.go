@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
 )
@@ -46,10 +47,11 @@ type shard struct {
 	// Read-only after construction.
 	id       int
 	slots    []slot
+	exts     atomic.Pointer[[]slotExt] // parallel to slots, allocated on first use; see extBit
 	mask     uint64
 	size     uint64
 	batchMax int
-	copyOut  bool // drop-oldest: copy batches out under readMu
+	copyOut  bool // drop-oldest: take batches under readMu and clear their slots
 	wake     chan struct{}
 	eng      *EventBus
 	run      *runState
@@ -57,7 +59,6 @@ type shard struct {
 
 	// Owned by the worker goroutine.
 	cache routeCache
-	buf   []slot // copy-out buffer (drop-oldest)
 	bs    batchState
 }
 
@@ -75,9 +76,8 @@ func newShard(b *EventBus, r *runState, set *shardSet, id int) *shard {
 		run:      r,
 		set:      set,
 	}
-	if s.copyOut {
-		s.buf = make([]slot, s.batchMax)
-	}
+	s.bs.evs = make([]bus.Event, s.batchMax)
+	s.bs.ctxs = make([]context.Context, s.batchMax)
 	s.cache.m = map[string]*resolved{}
 	return s
 }
@@ -140,10 +140,58 @@ func (s *shard) tryClaim(want uint64) (pos, got uint64, sealed bool) {
 
 // write fills the claimed position pos and publishes it.
 func (s *shard) write(pos uint64, ctx context.Context, e *bus.Event) {
-	sl := &s.slots[pos&s.mask]
-	sl.ctx = ctx
-	sl.ev = *e
-	sl.seq.Store(pos + 1)
+	i := pos & s.mask
+	sl := &s.slots[i]
+	sl.topic, sl.payload, sl.metadata, sl.ctx = e.Topic, e.Payload, e.Metadata, ctx
+	seq := pos + 1
+	if hasExt(e) {
+		x := &s.ext()[i]
+		x.createdAt, x.started, x.completed = e.CreatedAt, e.ProcessingStarted, e.ProcessingCompleted
+		seq |= extBit
+	}
+	sl.seq.Store(seq)
+}
+
+// writeRun fills n claimed positions from pos with events at(0..n-1) and
+// publishes them. The payloads are written first and the sequences after:
+// a sequence store is a full barrier that waits for the slot's cache line,
+// so storing each one right after its payload would serialize the line
+// transfers; this way they overlap and the barriers find their lines
+// already owned.
+func (s *shard) writeRun(pos uint64, n int, ctx context.Context, at func(int) *bus.Event, now time.Time) {
+	for k := 0; k < n; k++ {
+		e := at(k)
+		i := (pos + uint64(k)) & s.mask
+		sl := &s.slots[i]
+		sl.topic, sl.payload, sl.metadata, sl.ctx = e.Topic, e.Payload, e.Metadata, ctx
+		if hasExt(e) || !now.IsZero() {
+			x := &s.ext()[i]
+			x.createdAt, x.started, x.completed = e.CreatedAt, e.ProcessingStarted, e.ProcessingCompleted
+			if x.createdAt.IsZero() {
+				x.createdAt = now
+			}
+		}
+	}
+	for k := 0; k < n; k++ {
+		seq := pos + uint64(k) + 1
+		if e := at(k); hasExt(e) || !now.IsZero() {
+			seq |= extBit
+		}
+		s.slots[(pos+uint64(k))&s.mask].seq.Store(seq)
+	}
+}
+
+// ext returns the ext array, allocating it on first use (by a producer:
+// the worker only reads it for slots with extBit, published after it).
+func (s *shard) ext() []slotExt {
+	if p := s.exts.Load(); p != nil {
+		return *p
+	}
+	x := make([]slotExt, s.size)
+	if !s.exts.CompareAndSwap(nil, &x) {
+		return *s.exts.Load()
+	}
+	return x
 }
 
 // signal wakes the worker if it parked. Called after write.

@@ -40,11 +40,8 @@ func (s *shard) work() {
 			n = s.fill(h, n, d)
 		}
 		s.bs.begin(s)
-		if s.copyOut {
-			h = s.takeCopy()
-		} else {
-			h = s.takeInPlace(h, n)
-		}
+		h = s.take(h, n)
+		s.dispatch(s.bs.evs[:s.bs.events], s.bs.ctxs[:s.bs.events])
 		s.done.Store(h)
 		s.bs.end(s)
 		s.progress.broadcast()
@@ -55,7 +52,7 @@ func (s *shard) work() {
 // batchMax.
 func (s *shard) ready(h uint64) int {
 	n := 0
-	for n < s.batchMax && s.slots[(h+uint64(n))&s.mask].seq.Load() == h+uint64(n)+1 {
+	for n < s.batchMax && s.slots[(h+uint64(n))&s.mask].seq.Load()&^extBit == h+uint64(n)+1 {
 		n++
 	}
 	return n
@@ -74,39 +71,52 @@ func (s *shard) fill(h uint64, n int, d time.Duration) int {
 	return n
 }
 
-// takeInPlace dispatches the n events at h straight from the ring, then
-// frees their slots (head). Producers cannot overwrite a slot before
-// head passes it, so handlers read events that stay put.
-func (s *shard) takeInPlace(h uint64, n int) uint64 {
-	i := int(h & s.mask)
-	if end := i + n; end <= len(s.slots) {
-		s.dispatch(s.slots[i:end])
-	} else {
-		s.dispatch(s.slots[i:])
-		s.dispatch(s.slots[:end-len(s.slots)])
+// take copies the n events at h out of the ring into the batch buffers
+// and frees their slots (head) before any handler runs: the one read of
+// each producer-written line happens here, and producers get the slots
+// back while the batch is being delivered. In drop-oldest mode it holds
+// readMu (evicting producers move head too) and clears the slots; it
+// returns the new head.
+func (s *shard) take(h uint64, n int) uint64 {
+	if s.copyOut {
+		s.readMu.Lock()
+		defer s.readMu.Unlock()
+		h = s.head.Load()
+		n = s.ready(h)
 	}
-	h += uint64(n)
-	s.head.Store(h)
-	return h
-}
-
-// takeCopy (drop-oldest) copies the ready events out of the ring under
-// readMu, frees their slots, then dispatches the copies: an evicting
-// producer never waits for a handler.
-func (s *shard) takeCopy() uint64 {
-	s.readMu.Lock()
-	h := s.head.Load()
-	n := s.ready(h)
+	bs := &s.bs
 	for k := 0; k < n; k++ {
-		sl := &s.slots[(h+uint64(k))&s.mask]
-		s.buf[k].slotPayload = sl.slotPayload
-		sl.slotPayload = slotPayload{}
+		i := (h + uint64(k)) & s.mask
+		sl := &s.slots[i]
+		e := &bs.evs[k]
+		e.Topic, e.Payload, e.Metadata = sl.topic, sl.payload, sl.metadata
+		if sl.seq.Load()&extBit == 0 {
+			if bs.now.IsZero() {
+				bs.now = time.Now()
+			}
+			e.CreatedAt, e.ProcessingStarted, e.ProcessingCompleted = bs.now, nil, nil
+		} else {
+			x := &(*s.exts.Load())[i]
+			e.CreatedAt, e.ProcessingStarted, e.ProcessingCompleted = x.createdAt, x.started, x.completed
+			if e.CreatedAt.IsZero() {
+				e.CreatedAt = bs.clock()
+			}
+			if s.copyOut {
+				*x = slotExt{}
+			}
+		}
+		if c := sl.ctx; trivialCtx(c) {
+			bs.ctxs[k] = nil
+		} else {
+			bs.ctxs[k] = c
+		}
+		if s.copyOut {
+			sl.set(slotData{})
+		}
 	}
+	bs.events = n
 	h += uint64(n)
 	s.head.Store(h)
-	s.readMu.Unlock()
-	s.dispatch(s.buf[:n])
-	clear(s.buf[:n])
 	return h
 }
 
@@ -118,7 +128,7 @@ func (s *shard) idle(h uint64) {
 	if spin := s.eng.cfg.SpinWindow.Std(); spin > 0 {
 		start := time.Now()
 		for i := 1; ; i++ {
-			if sl.seq.Load() == want || s.closing.Load() {
+			if sl.seq.Load()&^extBit == want || s.closing.Load() {
 				return
 			}
 			if i%64 == 0 {
@@ -130,7 +140,7 @@ func (s *shard) idle(h uint64) {
 		}
 	}
 	s.sleeping.Store(1)
-	if sl.seq.Load() == want || s.closing.Load() {
+	if sl.seq.Load()&^extBit == want || s.closing.Load() {
 		s.sleeping.Store(0)
 		return
 	}
