@@ -69,8 +69,10 @@ var (
 )
 
 // NewPrometheusCollector returns a collector reading src. namespace is
-// the metric-name prefix (DefaultNamespace when empty); an invalid one
-// (not matching [a-zA-Z_:][a-zA-Z0-9_:]*) makes registration fail with
+// the metric-name prefix (DefaultNamespace when empty). Keep it to
+// [a-zA-Z_:][a-zA-Z0-9_:]*: client_golang accepts any UTF-8 name, but
+// other names must be quoted in the exposition and some tools reject
+// them; a namespace that is not valid UTF-8 makes registration fail with
 // the descriptor's error. A nil src yields a collector that describes its
 // metrics but collects none.
 func NewPrometheusCollector(src StatsSource, namespace string, opts ...Option) *PrometheusCollector {
