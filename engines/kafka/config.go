@@ -221,3 +221,18 @@ func New(config map[string]any) (bus.EventBus, error) {
 	}
 	return NewEventBus(cfg)
 }
+
+// Sarama returns the sarama configurations the engine derives from c: the
+// producer's and the one its consumer-group and admin clients share. They
+// are fresh copies, for tools and diagnostics that want to talk to Kafka
+// with exactly the engine's settings (the benchmark's raw sarama baseline
+// uses them). The error is Validate's.
+func (c Config) Sarama() (producer, consumer *sarama.Config, err error) {
+	c = c.clone()
+	c.setDefaults()
+	s, err := c.build()
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.producerConfig(), s.newClientConfig(), nil
+}

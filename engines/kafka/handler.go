@@ -116,7 +116,7 @@ func (h *ConsumerGroupHandler) handle(cs *claimState, m *sarama.ConsumerMessage)
 		return
 	}
 	d := s.b.disp
-	env, err := decodeRecord(m)
+	env, err := s.b.decodeRecord(m)
 	if err == nil {
 		err = s.b.opts.CheckPayload(m.Topic, len(m.Value))
 	}

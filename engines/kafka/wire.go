@@ -53,6 +53,15 @@ func stringBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
+// bytesString returns b as a string without copying; the caller must not
+// keep the string beyond b's lifetime or modify b meanwhile.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
 // outMessage is a pooled ProducerMessage with room for its headers; it is
 // recycled once sarama reported the record's outcome.
 type outMessage struct {
@@ -107,27 +116,83 @@ func releaseMessage(m *sarama.ProducerMessage) {
 	messagePool.Put(om)
 }
 
+// attrNames maps the header keys of the standard attributes to their
+// names, so that decoding them allocates nothing (a map index with
+// string(bytes) does not allocate).
+var attrNames = func() map[string]string {
+	m := map[string]string{}
+	for name, key := range staticKeys {
+		m[string(key)] = name
+	}
+	return m
+}()
+
 // decodeRecord reads a record written in CloudEvents binary mode (by this
 // engine or any CloudEvents Kafka producer). Headers other than "ce_*" and
 // "content-type" are ignored. Errors wrap broker.ErrMalformed.
-func decodeRecord(m *sarama.ConsumerMessage) (broker.Envelope, error) {
+func (b *EventBus) decodeRecord(m *sarama.ConsumerMessage) (broker.Envelope, error) {
 	bm := broker.BinaryMessage{Data: m.Value, Attributes: make([]broker.Attribute, 0, len(m.Headers))}
 	for _, h := range m.Headers {
 		if h == nil {
 			continue
 		}
+		if name, ok := attrNames[string(h.Key)]; ok {
+			v := ""
+			if name == broker.AttrTime {
+				// Only parsed, never kept: no copy needed.
+				v = bytesString(h.Value)
+			} else {
+				v = b.headerValue(m, h.Value)
+			}
+			bm.Attributes = append(bm.Attributes, broker.Attribute{Name: name, Value: v})
+			continue
+		}
 		switch {
 		case len(h.Key) > len(headerPrefix) && string(h.Key[:len(headerPrefix)]) == headerPrefix:
-			bm.Attributes = append(bm.Attributes, broker.Attribute{Name: string(bytes.ToLower(h.Key[len(headerPrefix):])), Value: string(h.Value)})
+			bm.Attributes = append(bm.Attributes, broker.Attribute{Name: lowerString(h.Key[len(headerPrefix):]), Value: string(h.Value)})
 		case bytes.EqualFold(h.Key, contentTypeKey):
-			bm.ContentType = string(h.Value)
+			bm.ContentType = b.headerValue(m, h.Value)
 		}
 	}
 	return broker.DecodeBinary(bm)
 }
 
+// headerValue returns v as a string, reusing the strings most headers
+// repeat (the topic, the spec version, the source, the JSON content type)
+// instead of allocating a copy.
+func (b *EventBus) headerValue(m *sarama.ConsumerMessage, v []byte) string {
+	switch string(v) {
+	case m.Topic:
+		return m.Topic
+	case broker.SpecVersion:
+		return broker.SpecVersion
+	case broker.ContentTypeJSON:
+		return broker.ContentTypeJSON
+	case b.opts.Source:
+		return b.opts.Source
+	}
+	return string(v)
+}
+
+// lowerString returns b lower-cased (CloudEvents attribute names are
+// lowercase; the Kafka binding's header names may not be).
+func lowerString(b []byte) string {
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			return string(bytes.ToLower(b))
+		}
+	}
+	return string(b)
+}
+
 // entryID names a record for Delivery.EntryID and dead letters:
 // "topic/partition/offset".
 func entryID(m *sarama.ConsumerMessage) string {
-	return m.Topic + "/" + strconv.FormatInt(int64(m.Partition), 10) + "/" + strconv.FormatInt(m.Offset, 10)
+	var buf [128]byte
+	out := append(buf[:0], m.Topic...)
+	out = append(out, '/')
+	out = strconv.AppendInt(out, int64(m.Partition), 10)
+	out = append(out, '/')
+	out = strconv.AppendInt(out, m.Offset, 10)
+	return string(out)
 }
