@@ -28,6 +28,7 @@ var checks = []check{
 	{"concurrent publishers and subscribers lose nothing", checkConcurrency},
 	{"subscriptions survive a restart", checkRestart},
 	{"handler context carries publisher values without its cancellation", checkHandlerContext},
+	{"w3c trace context in metadata reaches every handler unchanged", checkTraceContext},
 	{"unsubscribing another engine's subscription leaves both engines intact", checkForeignUnsubscribe},
 	{"stats count deliveries", checkStats},
 	{"flush is a delivery barrier", checkFlush},
