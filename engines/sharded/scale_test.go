@@ -50,7 +50,7 @@ func TestResizeWhilePublishing(t *testing.T) {
 		n  int
 	}{{"add", 2}, {"remove", 3}, {"add", 5}, {"resize", 1}, {"resize", 4}, {"remove", 2}} {
 		before := rec.count()
-		eventually(t, 5*time.Second, "300 more deliveries", func() bool { return rec.count() > before+300 })
+		eventually(t, 5*time.Second, "2000 more deliveries", func() bool { return rec.count() > before+2000 })
 		var err error
 		switch step.op {
 		case "add":
