@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/debug"
 	"time"
+	"unsafe"
 
 	"github.com/switchyard-go/eventbus/bus"
 )
@@ -69,7 +70,7 @@ func (s *shard) dispatch(evs []bus.Event, ctxs []context.Context) {
 	for i := 0; i < len(evs); {
 		topic := evs[i].Topic
 		j := i + 1
-		for j < len(evs) && evs[j].Topic == topic {
+		for j < len(evs) && sameString(evs[j].Topic, topic) {
 			j++
 		}
 		r := s.cache.resolve(topic)
@@ -100,19 +101,29 @@ func (s *shard) runSync(sub *subscription, run []bus.Event, ctxs []context.Conte
 }
 
 // callRange calls the handler for run[start:], stopping after a panic,
-// which it records; it returns the index to continue from.
+// which it records; it returns the index to continue from. Counters live
+// in locals during the loop: the handler call would force them back to
+// memory on every iteration otherwise.
 func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Event, ctxs []context.Context, start int) (next int) {
 	bs := &s.bs
 	abandoned := &s.run.abandoned
+	var obs bus.Observer
+	var msg bus.MessageObserver
+	if bs.obs != nil {
+		obs, msg = bs.obs.o, bs.obs.msg
+	}
+	var delivered, failed uint64
 	i := start
 	defer func() {
+		bs.delivered += delivered
+		bs.failed += failed
 		if r := recover(); r != nil {
 			bs.delivered++
 			bs.failed++
 			bs.panics++
 			err := &bus.PanicError{Value: r, Stack: debug.Stack()}
-			if bs.obs != nil {
-				bs.obs.o.MessageFailed(handlerCtx(ctxs[i], life), run[i], sub.id, err)
+			if obs != nil {
+				obs.MessageFailed(handlerCtx(ctxs[i], life), run[i], sub.id, err)
 			}
 			next = i + 1
 		}
@@ -127,18 +138,24 @@ func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Eve
 		if c := ctxs[i]; c != nil {
 			ctx = bus.HandlerContext(c, life)
 		}
-		if bs.obs != nil && bs.obs.msg != nil {
-			bs.obs.msg.MessageReceived(ctx, run[i], sub.id)
+		if msg != nil {
+			msg.MessageReceived(ctx, run[i], sub.id)
 		}
 		if err := h(ctx, run[i]); err != nil {
-			bs.failed++
-			if bs.obs != nil {
-				bs.obs.o.MessageFailed(ctx, run[i], sub.id, err)
+			failed++
+			if obs != nil {
+				obs.MessageFailed(ctx, run[i], sub.id, err)
 			}
 		}
-		bs.delivered++
+		delivered++
 	}
 	return len(run)
+}
+
+// sameString is a == b with a fast path for the common case of one
+// backing array (a publisher reusing its topic string).
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 // enqueue queues one pool job per event of run for an async subscription,
