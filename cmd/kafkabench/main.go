@@ -149,10 +149,16 @@ func printRatios(results map[string][]result, counts []int) {
 		if ok1 && ok2 {
 			fmt.Printf("%d publishers: engine publish = %.2f× raw sarama SyncProducer; adapter overhead %.1f allocs/event beyond sarama's\n", n, e/r, ea-ra)
 		}
+		if rh, _, ok := med(fmt.Sprintf("raw sarama SyncProducer + CloudEvents headers, %d publishers", n)); ok && ok1 {
+			fmt.Printf("%d publishers: engine publish = %.2f× raw sarama SyncProducer sending the same headers\n", n, e/rh)
+		}
 		e2e, _, ok3 := med(fmt.Sprintf("engine end-to-end, %d publishers", n))
 		rc, _, ok4 := med("raw sarama consumer group (backlog)")
 		if ok3 && ok4 {
 			fmt.Printf("%d publishers: engine end-to-end = %.2f× raw sarama consume rate\n", n, e2e/rc)
+		}
+		if e2ea, _, ok := med(fmt.Sprintf("engine end-to-end async publish, %d publishers", n)); ok && ok4 {
+			fmt.Printf("%d publishers: engine end-to-end with async publish = %.2f× raw sarama consume rate\n", n, e2ea/rc)
 		}
 	}
 	ec, eca, ok1 := med("engine Subscribe (backlog)")

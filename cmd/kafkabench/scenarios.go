@@ -48,7 +48,8 @@ func (b *bench) scenarios(counts []int) []scenario {
 	var out []scenario
 	for _, n := range counts {
 		out = append(out,
-			scenario{fmt.Sprintf("raw sarama SyncProducer, %d publishers", n), func(r int) (result, error) { return b.rawSync(r, n) }},
+			scenario{fmt.Sprintf("raw sarama SyncProducer, %d publishers", n), func(r int) (result, error) { return b.rawSync(r, n, false) }},
+			scenario{fmt.Sprintf("raw sarama SyncProducer + CloudEvents headers, %d publishers", n), func(r int) (result, error) { return b.rawSync(r, n, true) }},
 			scenario{fmt.Sprintf("engine publish, %d publishers", n), func(r int) (result, error) { return b.enginePublish(r, n, thePayload, false) }},
 			scenario{fmt.Sprintf("engine publish json.RawMessage, %d publishers", n), func(r int) (result, error) { return b.enginePublish(r, n, rawPayload, false) }},
 			scenario{fmt.Sprintf("engine publish async mode, %d publishers", n), func(r int) (result, error) { return b.enginePublish(r, n, thePayload, true) }},
@@ -61,7 +62,10 @@ func (b *bench) scenarios(counts []int) []scenario {
 		scenario{"engine SubscribeAsync (backlog)", func(r int) (result, error) { return b.engineConsume(r, true) }},
 	)
 	for _, n := range counts {
-		out = append(out, scenario{fmt.Sprintf("engine end-to-end, %d publishers", n), func(r int) (result, error) { return b.endToEnd(r, n) }})
+		out = append(out,
+			scenario{fmt.Sprintf("engine end-to-end, %d publishers", n), func(r int) (result, error) { return b.endToEnd(r, n, false) }},
+			scenario{fmt.Sprintf("engine end-to-end async publish, %d publishers", n), func(r int) (result, error) { return b.endToEnd(r, n, true) }},
+		)
 	}
 	return out
 }
@@ -146,10 +150,29 @@ func parallel(n, events int, fn func(i int) error) error {
 
 func keyOf(i int) string { return fmt.Sprintf("k%03d", i%256) }
 
+// ceHeaders are headers of the size and shape the engine writes (the
+// CloudEvents binary-mode attributes), for the raw baseline that carries
+// the same bytes per record as the engine.
+var ceHeaders = []sarama.RecordHeader{
+	{Key: []byte("ce_specversion"), Value: []byte("1.0")},
+	{Key: []byte("ce_id"), Value: []byte("0123456789abcdef0123456789abcdef")},
+	{Key: []byte("ce_source"), Value: []byte("switchyard")},
+	{Key: []byte("ce_type"), Value: []byte("raw-sync-0-16")},
+	{Key: []byte("ce_subject"), Value: []byte("raw-sync-0-16")},
+	{Key: []byte("ce_time"), Value: []byte("2026-11-24T08:49:12.123456789Z")},
+	{Key: []byte("ce_partitionkey"), Value: []byte("k001")},
+	{Key: []byte("content-type"), Value: []byte("application/json")},
+}
+
 // rawSync: sarama's SyncProducer with the engine's producer settings,
-// one SendMessage per event from n goroutines.
-func (b *bench) rawSync(round, n int) (result, error) {
-	topic := fmt.Sprintf("raw-sync-%d-%d", round, n)
+// one SendMessage per event from n goroutines; with headers, each record
+// also carries CloudEvents headers like the engine's.
+func (b *bench) rawSync(round, n int, headers bool) (result, error) {
+	topic := fmt.Sprintf("raw-sync-%d-%d-%v", round, n, headers)
+	var hs []sarama.RecordHeader
+	if headers {
+		hs = ceHeaders
+	}
 	if err := b.createTopic(topic); err != nil {
 		return result{}, err
 	}
@@ -169,7 +192,7 @@ func (b *bench) rawSync(round, n int) (result, error) {
 	value := sarama.ByteEncoder(rawPayload)
 	return measure(b.events, func() error {
 		return parallel(n, b.events, func(i int) error {
-			_, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: keys[i%256], Value: value})
+			_, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: topic, Key: keys[i%256], Value: value, Headers: hs})
 			return err
 		})
 	})
@@ -363,13 +386,14 @@ func (b *bench) engineConsume(round int, async bool) (result, error) {
 }
 
 // endToEnd: n publishers and one subscription on a fresh topic; from the
-// first publish to the last handler call.
-func (b *bench) endToEnd(round, n int) (result, error) {
-	topic := fmt.Sprintf("e2e-%d-%d", round, n)
+// first publish to the last handler call. With async, Publish returns once
+// the record is queued in the producer.
+func (b *bench) endToEnd(round, n int, async bool) (result, error) {
+	topic := fmt.Sprintf("e2e-%d-%d-%v", round, n, async)
 	if err := b.createTopic(topic); err != nil {
 		return result{}, err
 	}
-	e, err := b.newEngine(nil)
+	e, err := b.newEngine(map[string]any{"async": async})
 	if err != nil {
 		return result{}, err
 	}

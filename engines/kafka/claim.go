@@ -33,6 +33,9 @@ type claimState struct {
 
 	// next is the offset marked so far (the next record to commit).
 	next atomic.Int64
+	// progress is the subscription's progress cell for this partition
+	// (shared by the claims of successive sessions): raised to next.
+	progress *atomic.Int64
 
 	// inflight counts the records handed to the async worker pool whose
 	// handling has not returned yet.
@@ -50,8 +53,9 @@ type pendingEntry struct {
 }
 
 func newClaimState(cr *consumerRun, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) *claimState {
-	cs := &claimState{cr: cr, sess: sess, claim: claim}
+	cs := &claimState{cr: cr, sess: sess, claim: claim, progress: cr.s.progressOf(claim.Topic(), claim.Partition())}
 	cs.next.Store(claim.InitialOffset())
+	raise(cs.progress, claim.InitialOffset())
 	return cs
 }
 
@@ -95,6 +99,17 @@ func (cs *claimState) settle(offset int64) {
 	cs.pending = append(cs.pending[:0], cs.pending[n:]...)
 	cs.next.Store(mark)
 	cs.sess.MarkOffset(cs.claim.Topic(), cs.claim.Partition(), mark, "")
+	raise(cs.progress, mark)
+}
+
+// raise sets p to v if v is larger.
+func raise(p *atomic.Int64, v int64) {
+	for {
+		cur := p.Load()
+		if v <= cur || p.CompareAndSwap(cur, v) {
+			return
+		}
+	}
 }
 
 // abandon gives up on offset without settling it: its limiter slot is

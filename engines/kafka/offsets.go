@@ -65,7 +65,7 @@ func (r *runState) commitStartOffsets(group string, parts topicList, newest bool
 	commit := make(map[string]map[int32]sarama.OffsetAndMetadata, len(listed))
 	for t, m := range listed {
 		for p, res := range m {
-			if res.Err != nil && !errors.Is(res.Err, sarama.ErrNoError) {
+			if !noError(res.Err) {
 				return fmt.Errorf("list offsets of %s/%d: %w", t, p, res.Err)
 			}
 			if commit[t] == nil {
@@ -100,3 +100,7 @@ func groupIsActive(err error) bool {
 		errors.Is(err, sarama.ErrRebalanceInProgress) ||
 		errors.Is(err, sarama.ErrFencedInstancedId)
 }
+
+// noError reports whether a per-partition error from sarama is absent
+// (nil, or the KError ErrNoError that some responses carry).
+func noError(err error) bool { return err == nil || errors.Is(err, sarama.ErrNoError) }

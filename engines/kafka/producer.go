@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/IBM/sarama"
 
@@ -25,6 +26,9 @@ type producer struct {
 	done  chan struct{}
 	errs  *broker.Errors
 	drops func()
+	// async counts asynchronous publishes without an outcome yet (Flush
+	// waits for zero).
+	async atomic.Int64
 }
 
 // waiter carries one synchronous publish's outcome. ch has room for the
@@ -58,6 +62,8 @@ func (p *producer) loop() {
 			}
 			if w, ok := m.Metadata.(*waiter); ok {
 				w.ch <- nil
+			} else {
+				p.async.Add(-1)
 			}
 			releaseMessage(m)
 		case e, ok := <-errs:
@@ -70,6 +76,7 @@ func (p *producer) loop() {
 				releaseMessage(e.Msg)
 				continue
 			}
+			p.async.Add(-1)
 			p.drops()
 			p.errs.Report(broker.ScopePublish, fmt.Errorf("kafka engine: async publish to topic %q failed: %w", e.Msg.Topic, e.Err))
 			releaseMessage(e.Msg)

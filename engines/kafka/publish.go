@@ -60,7 +60,9 @@ func (b *EventBus) send(ctx context.Context, r *runState, e bus.Event, async boo
 		return err
 	}
 	var w *waiter
-	if !async {
+	if async {
+		r.prod.async.Add(1)
+	} else {
 		w = waiterPool.Get().(*waiter)
 		msg.Metadata = w
 	}
@@ -70,6 +72,8 @@ func (b *EventBus) send(ctx context.Context, r *runState, e bus.Event, async boo
 		releaseMessage(msg)
 		if w != nil {
 			waiterPool.Put(w)
+		} else {
+			r.prod.async.Add(-1)
 		}
 		return fmt.Errorf("kafka engine: publish to topic %q: %w", e.Topic, ctx.Err())
 	}

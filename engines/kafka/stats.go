@@ -46,3 +46,5 @@ var (
 	_ bus.StatsProvider       = (*EventBus)(nil)
 	_ bus.Observable          = (*EventBus)(nil)
 )
+
+var _ bus.Flusher = (*EventBus)(nil)

@@ -35,9 +35,14 @@ type subscription struct {
 	// across all its partitions (sarama consumes partitions in parallel).
 	syncMu sync.Mutex
 
-	// mu guards known: the topics (with partitions) the group consumes.
+	// mu guards known (the topics, with partitions, the group consumes)
+	// and progress.
 	mu    sync.Mutex
 	known topicList
+	// progress is, per partition, the highest offset this engine marked
+	// for the subscription (every record below it was settled); Flush
+	// reads it.
+	progress map[topicPartition]*atomic.Int64
 
 	// cur is the consumer of the current run; guarded by b.mu.
 	cur *consumerRun
@@ -205,6 +210,27 @@ func (s *subscription) detach(r *runState) {
 	if s.cur != nil && s.cur.r == r {
 		s.cur = nil
 	}
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// progressOf returns the progress cell of one partition, creating it.
+func (s *subscription) progressOf(topic string, partition int32) *atomic.Int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.progress == nil {
+		s.progress = map[topicPartition]*atomic.Int64{}
+	}
+	tp := topicPartition{topic, partition}
+	p := s.progress[tp]
+	if p == nil {
+		p = new(atomic.Int64)
+		s.progress[tp] = p
+	}
+	return p
 }
 
 // topicNames returns the topics the group consumes, sorted.
