@@ -182,6 +182,10 @@ func checkConcurrency(c *checker) {
 
 	const publishers, perPublisher = 4, 100
 	var wg sync.WaitGroup
+	// failed holds the first error as a *failure: atomic.Value panics
+	// when values of different concrete types are stored, and engines
+	// return errors of several types.
+	type failure struct{ err error }
 	var failed atomic.Value
 	for p := 0; p < publishers; p++ {
 		wg.Add(1)
@@ -189,7 +193,7 @@ func checkConcurrency(c *checker) {
 			defer wg.Done()
 			for i := 0; i < perPublisher; i++ {
 				if err := b.Publish(c.ctx(), bus.Event{Topic: topic, Payload: fmt.Sprintf("p%d-%03d", p, i)}); err != nil {
-					failed.Store(err)
+					failed.CompareAndSwap(nil, &failure{fmt.Errorf("publish: %w", err)})
 					return
 				}
 			}
@@ -202,21 +206,21 @@ func checkConcurrency(c *checker) {
 			for i := 0; i < 10; i++ {
 				sub, err := b.Subscribe(c.ctx(), topic, func(context.Context, bus.Event) error { return nil })
 				if err != nil {
-					failed.Store(err)
+					failed.CompareAndSwap(nil, &failure{fmt.Errorf("subscribe: %w", err)})
 					return
 				}
 				_ = b.SubscriberCount(topic)
 				_ = b.Topics()
 				if err := b.Unsubscribe(c.ctx(), sub); err != nil {
-					failed.Store(err)
+					failed.CompareAndSwap(nil, &failure{fmt.Errorf("unsubscribe: %w", err)})
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
-		c.t.Fatalf("concurrent use failed: %v", err)
+	if f, _ := failed.Load().(*failure); f != nil {
+		c.t.Fatalf("concurrent use failed: %v", f.err)
 	}
 	var want []string
 	for p := 0; p < publishers; p++ {
