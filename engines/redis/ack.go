@@ -39,6 +39,10 @@ type acker struct {
 
 type ackReq struct {
 	stream, group, id string
+	// run, when set, tracks the entry until its XACK is sent (see
+	// subRun.tracked): the claim loop must not take over an entry whose
+	// ack is merely queued.
+	run *subRun
 }
 
 type ackKey struct{ stream, group string }
@@ -57,14 +61,15 @@ func (a *acker) start() {
 	}()
 }
 
-// enqueue queues one ack. It fails only after stop.
-func (a *acker) enqueue(stream, group, id string) error {
+// enqueue queues one ack; run (may be nil) is told once it was sent. It
+// fails only after stop.
+func (a *acker) enqueue(stream, group, id string, run *subRun) error {
 	a.closeMu.RLock()
 	defer a.closeMu.RUnlock()
 	if a.closed {
 		return fmt.Errorf("ack %s %s after Stop (it will be redelivered): %w", stream, id, errStopped)
 	}
-	a.in <- ackReq{stream, group, id}
+	a.in <- ackReq{stream, group, id, run}
 	return nil
 }
 
@@ -96,6 +101,7 @@ func (a *acker) stop(ctx context.Context) {
 
 func (a *acker) loop() {
 	pending := map[ackKey][]string{}
+	var notify []ackReq // sent acks whose run wants to know
 	count := 0
 	interval := a.b.cfg.AckFlushInterval.Std()
 	timer := time.NewTimer(time.Hour)
@@ -105,7 +111,20 @@ func (a *acker) loop() {
 	add := func(r ackReq) {
 		k := ackKey{r.stream, r.group}
 		pending[k] = append(pending[k], r.id)
+		if r.run != nil {
+			notify = append(notify, r)
+		}
 		count++
+	}
+	drainIn := func() {
+		for {
+			select {
+			case r := <-a.in:
+				add(r)
+			default:
+				return
+			}
+		}
 	}
 	send := func() bool {
 		if count == 0 {
@@ -117,6 +136,11 @@ func (a *acker) loop() {
 		}
 		clear(pending)
 		count = 0
+		for _, r := range notify {
+			r.run.untrack(r.stream, r.id)
+		}
+		clear(notify)
+		notify = notify[:0]
 		backoff.Reset()
 		return true
 	}
@@ -149,6 +173,9 @@ func (a *acker) loop() {
 				armed = true
 			}
 		case ch := <-a.flushRq:
+			// Everything enqueued before the flush request is in the
+			// channel or in pending: take the channel's share too.
+			drainIn()
 			for !send() {
 				if !a.sleep(backoff.Next()) {
 					break
@@ -156,15 +183,7 @@ func (a *acker) loop() {
 			}
 			close(ch)
 		case <-a.quit:
-			for {
-				select {
-				case r := <-a.in:
-					add(r)
-					continue
-				default:
-				}
-				break
-			}
+			drainIn()
 			for !send() {
 				select {
 				case <-a.stopCtx.Done():

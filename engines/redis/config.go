@@ -27,7 +27,7 @@ const (
 	DefaultAckBatch             = 256
 	DefaultAckFlushInterval     = 2 * time.Millisecond
 	DefaultPublishBatch         = 256
-	DefaultPublishPipelines     = 4
+	DefaultPublishPipelines     = 2
 	DefaultPublishQueue         = 8192
 	DefaultDiscoveryInterval    = time.Second
 	DefaultUnsubscribeWaitBound = 5 * time.Second
@@ -116,8 +116,9 @@ type Config struct {
 	AckFlushInterval bus.Duration `json:"ackFlushInterval,omitempty"`
 	// PublishBatch is the most XADDs sent in one pipeline. Default: 256.
 	PublishBatch int `json:"publishBatch,omitempty"`
-	// PublishPipelines is the number of pipelines in flight at once.
-	// Default: 4.
+	// PublishPipelines is the number of pipelines in flight at once (one
+	// in PublishAsync mode, to keep each publisher's events in order).
+	// Default: 2.
 	PublishPipelines int `json:"publishPipelines,omitempty"`
 	// PublishLinger, when > 0, lets a pipeline that is not full wait up to
 	// this long for more events; 0 (default) sends as soon as a pipeline
@@ -265,6 +266,10 @@ func (c Config) redisOptions() (*goredis.Options, error) {
 	// Redis 7.0 does not know the maintenance-notification handshake;
 	// skipping it avoids a failed HELLO round trip per connection.
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	// RESP2: the engine uses no RESP3 feature, and RESP3 makes go-redis
+	// look for push notifications before every reply (measured: ~6% of
+	// the CPU of the publish path).
+	opt.Protocol = 2
 	return opt, nil
 }
 

@@ -27,8 +27,9 @@ import (
 // claim them after ClaimTimeout.
 //
 // Duplicate guard: every entry read or claimed is in tracked until it is
-// settled, and the claimer ignores tracked entries, so a slow handler's
-// entry is never handed to this subscription a second time while it runs.
+// settled (in after-handle mode: until its XACK was sent), and the claimer
+// ignores tracked entries, so an entry is never handed to this
+// subscription a second time while it runs or while its ack is queued.
 type subRun struct {
 	s  *subscription
 	rs *runState
@@ -409,7 +410,14 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool) boo
 	id := m.ID
 	rs := r.rs
 	group := r.s.group
-	del := broker.NewDelivery(b.cfg.AckMode, func() error { return rs.acks.enqueue(stream, group, id) })
+	// In after-handle mode the ack is the settlement: the entry stays
+	// tracked until it is sent. In the other modes it is not (on-receive
+	// acks before the handler; manual acks whenever the handler likes).
+	var tracker *subRun
+	if b.cfg.AckMode == broker.AckAfterHandle {
+		tracker = r
+	}
+	del := broker.NewDelivery(b.cfg.AckMode, func() error { return rs.acks.enqueue(stream, group, id, tracker) })
 	del.ID, del.EntryID, del.Redelivered, del.Topic = env.ID, m.ID, redelivered, topic
 	if b.cfg.AckMode == broker.AckOnReceive {
 		if err := del.Settle(); err != nil {
@@ -435,17 +443,19 @@ func (r *subRun) process(j job) {
 	r.settle(j.stream, j.entry, j.del, res)
 }
 
-// settle carries out a dispatch outcome and forgets the entry.
+// settle carries out a dispatch outcome. The entry stays tracked until its
+// ack is sent, or is untracked here when there is no ack to wait for.
 func (r *subRun) settle(stream, id string, del *broker.Delivery, res broker.Result) {
-	defer r.untrack(stream, id)
 	b := r.s.b
 	switch res.Outcome {
 	case broker.OutcomeLeave:
+		r.untrack(stream, id)
 		return
 	case broker.OutcomeDeadLetter:
 		if err := b.publishDeadLetter(r.rs, res.DeadLetter); err != nil {
 			// Not acked: the entry is claimed again after ClaimTimeout.
 			b.errs.Report(broker.ScopeDeadLetter, fmt.Errorf("dead-letter %s %s to %s: %w", stream, id, res.DeadLetter.Topic, err))
+			r.untrack(stream, id)
 			return
 		}
 	}
@@ -455,11 +465,19 @@ func (r *subRun) settle(stream, id string, del *broker.Delivery, res broker.Resu
 	}
 	if err := del.Settle(); err != nil {
 		b.errs.Report(broker.ScopeAck, err)
+		r.untrack(stream, id)
+		return
+	}
+	if b.cfg.AckMode != broker.AckAfterHandle {
+		r.untrack(stream, id) // acked earlier (on-receive), or the handler's business (manual)
 	}
 }
 
+// ack acknowledges an entry that never reached a handler; it is untracked
+// once the XACK is sent.
 func (r *subRun) ack(stream, id string) {
-	if err := r.rs.acks.enqueue(stream, r.s.group, id); err != nil {
+	if err := r.rs.acks.enqueue(stream, r.s.group, id, r); err != nil {
 		r.s.b.errs.Report(broker.ScopeAck, err)
+		r.untrack(stream, id)
 	}
 }

@@ -119,7 +119,18 @@ func TestConsumerGroups(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 10*time.Second, "the three matching events", func() bool { return rec.count() >= 3 })
+		deadline := time.Now().Add(10 * time.Second)
+		for rec.count() < 3 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if rec.count() < 3 {
+			keys, _ := rawClient(t, sub).Keys(ctx, cfg.KeyPrefix+"*").Result()
+			for _, k := range keys {
+				g, _ := rawClient(t, sub).XInfoGroups(ctx, k).Result()
+				t.Logf("%s: %+v", k, g)
+			}
+			t.Fatalf("got %v; errors %d", rec.payloads(), sub.BackgroundErrors(""))
+		}
 		if err := sub.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}

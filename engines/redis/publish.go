@@ -34,10 +34,13 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	if err != nil {
 		return fmt.Errorf("redis engine: publish: %w", err)
 	}
-	req := &pubReq{stream: b.streamKey(event.Topic), values: entryValues(msg)}
-	if !b.cfg.PublishAsync {
-		req.done = make(chan error, 1)
+	var req *pubReq
+	if b.cfg.PublishAsync {
+		req = &pubReq{}
+	} else {
+		req = reqPool.Get().(*pubReq)
 	}
+	req.stream, req.args = b.streamKey(event.Topic), b.xaddCmd(b.streamKey(event.Topic), msg)
 
 	b.gate.RLock()
 	rs := b.run.Load()
@@ -62,6 +65,10 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	}
 	select {
 	case err := <-req.done:
+		// The pipeline is done with req: it can be reused. (Not on the
+		// ctx path below, where the pipeline may still answer.)
+		req.stream, req.args = "", nil
+		reqPool.Put(req)
 		if err != nil {
 			return fmt.Errorf("redis engine: publish %q: %w", event.Topic, err)
 		}
@@ -72,10 +79,14 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	}
 }
 
+// reqPool recycles the requests (and their done channels) of synchronous
+// publishes.
+var reqPool = sync.Pool{New: func() any { return &pubReq{done: make(chan error, 1)} }}
+
 // pubReq is one event waiting for a pipeline.
 type pubReq struct {
 	stream string
-	values []any
+	args   []any      // the XADD command
 	done   chan error // nil for async publishes; buffered (1) otherwise
 }
 
@@ -187,7 +198,9 @@ func (p *publisher) flush(batch []*pubReq) {
 		if r.stream == "" {
 			continue // a Flush barrier: answered after the XADDs before it
 		}
-		cmds[i] = pipe.XAdd(ctx, p.b.xaddArgs(r.stream, r.values))
+		cmd := goredis.NewStringCmd(ctx, r.args...)
+		_ = pipe.Process(ctx, cmd) // queued; the result comes with Exec
+		cmds[i] = cmd
 	}
 	if pipe.Len() > 0 {
 		_, _ = pipe.Exec(ctx) // per-command errors are read below
@@ -215,15 +228,6 @@ func (p *publisher) flush(batch []*pubReq) {
 	}
 }
 
-func (b *EventBus) xaddArgs(stream string, values []any) *goredis.XAddArgs {
-	a := &goredis.XAddArgs{Stream: stream, Values: values}
-	if b.cfg.MaxLen > 0 {
-		a.MaxLen = b.cfg.MaxLen
-		a.Approx = true
-	}
-	return a
-}
-
 // publishDeadLetter appends a dead letter to its stream directly (not
 // through the pipelines, which may be flushing for Stop).
 func (b *EventBus) publishDeadLetter(rs *runState, dl broker.DeadLetter) error {
@@ -231,5 +235,8 @@ func (b *EventBus) publishDeadLetter(rs *runState, dl broker.DeadLetter) error {
 	if err != nil {
 		return err
 	}
-	return rs.client.XAdd(rs.life, b.xaddArgs(b.streamKey(dl.Topic), entryValues(msg))).Err()
+	key := b.streamKey(dl.Topic)
+	cmd := goredis.NewStringCmd(rs.life, b.xaddCmd(key, msg)...)
+	_ = rs.client.Process(rs.life, cmd)
+	return cmd.Err()
 }

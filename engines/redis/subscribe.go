@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"sync"
@@ -139,12 +140,15 @@ func (b *EventBus) startID() string {
 }
 
 // laterStartID is where a new group starts on a stream discovered after
-// Subscribe: at the subscription's creation time.
+// Subscribe: just before the subscription's creation time. A group's
+// start id counts as already delivered, and an entry added in the very
+// millisecond of Subscribe gets the id "<startMs>-0", so the start is the
+// last possible id of the millisecond before.
 func (s *subscription) laterStartID() string {
-	if s.b.cfg.StartFrom == StartFromBeginning {
+	if s.b.cfg.StartFrom == StartFromBeginning || s.startMs <= 0 {
 		return "0"
 	}
-	return fmt.Sprintf("%d-0", s.startMs)
+	return fmt.Sprintf("%d-%d", s.startMs-1, uint64(math.MaxUint64))
 }
 
 // prepareStreams creates the subscription's consumer group on every

@@ -14,18 +14,41 @@ import (
 // any Redis client can read an entry as a flat CloudEvent.
 const fieldData = "data"
 
-// entryValues returns the XADD field/value list of m.
-func entryValues(m broker.BinaryMessage) []any {
-	n := 2*len(m.Attributes) + 4
-	v := make([]any, 0, n)
+// boxedNames holds the field names every entry has, already converted to
+// interface values, so building an XADD does not allocate for them.
+var boxedNames = func() map[string]any {
+	m := map[string]any{}
+	for _, n := range []string{"xadd", broker.AttrSpecVersion, broker.AttrID, broker.AttrSource, broker.AttrType,
+		broker.AttrSubject, broker.AttrTime, broker.AttrDataContentType, fieldData, "*", "MAXLEN", "~"} {
+		m[n] = n
+	}
+	return m
+}()
+
+func boxName(n string) any {
+	if b, ok := boxedNames[n]; ok {
+		return b
+	}
+	return n
+}
+
+// xaddCmd returns the complete XADD command for m on stream:
+// XADD stream [MAXLEN ~ n] * field value ….
+func (b *EventBus) xaddCmd(stream string, m broker.BinaryMessage) []any {
+	v := make([]any, 0, 2*len(m.Attributes)+10)
+	v = append(v, boxName("xadd"), stream)
+	if b.cfg.MaxLen > 0 {
+		v = append(v, boxName("MAXLEN"), boxName("~"), b.cfg.MaxLen)
+	}
+	v = append(v, boxName("*"))
 	for _, a := range m.Attributes {
-		v = append(v, a.Name, a.Value)
+		v = append(v, boxName(a.Name), a.Value)
 	}
 	if m.ContentType != "" {
-		v = append(v, broker.AttrDataContentType, m.ContentType)
+		v = append(v, boxName(broker.AttrDataContentType), m.ContentType)
 	}
 	if m.Data != nil {
-		v = append(v, fieldData, m.Data)
+		v = append(v, boxName(fieldData), m.Data)
 	}
 	return v
 }

@@ -1,0 +1,41 @@
+package broker_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+var benchEvent = bus.Event{
+	Topic:     "order.placed",
+	Payload:   map[string]any{"id": "evt-0000000001", "body": strings.Repeat("x", 70)},
+	Metadata:  map[string]any{"source": "bench"},
+	CreatedAt: time.Now(),
+}
+
+func BenchmarkEncodeBinary(b *testing.B) {
+	c := broker.NewCodec(broker.Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.EncodeBinary(benchEvent); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeBinary(b *testing.B) {
+	c := broker.NewCodec(broker.Options{})
+	m, err := c.EncodeBinary(benchEvent)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := broker.DecodeBinary(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
