@@ -129,7 +129,10 @@ func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.Even
 	s.known = parts
 
 	b.mu.Lock()
-	if b.run != r {
+	// Stop marks the engine stopping before it stops the registered
+	// consumers under b.mu: a subscription registered after that would
+	// start a consumer Stop does not know about.
+	if b.run != r || b.state.Load() != stateRunning {
 		b.mu.Unlock()
 		return nil, bus.ErrEventBusNotStarted
 	}
