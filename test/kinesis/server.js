@@ -36,6 +36,16 @@ const server = kinesalite({
   shardLimit: Number(args.shardLimit || 1000),
 })
 
+// kinesalite rethrows a request's 'error' event (index.js: req.on('error',
+// function(err) { throw err })), so a client that cancels a call while its
+// body is on the wire (ECONNRESET, "aborted") kills the whole server. A
+// real Kinesis shrugs that off; so do we.
+process.on('uncaughtException', (err) => {
+  if (err && (err.code === 'ECONNRESET' || err.message === 'aborted' || err.code === 'EPIPE')) return
+  console.error('server.js: uncaught exception: ' + (err && err.stack || err))
+  process.exit(1)
+})
+
 server.on('error', (err) => {
   console.error('server.js: ' + err.message)
   process.exit(1)

@@ -1,0 +1,32 @@
+package kinesis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/eventbustest"
+)
+
+func TestConformance(t *testing.T) {
+	// All checks share one stream (the suite isolates them by topic), as
+	// the engines of one application would.
+	cfg := testConfig(kinesalite.Endpoint())
+	eventbustest.Run(t, eventbustest.Config{
+		New: func(t *testing.T) bus.EventBus {
+			b, err := NewEventBus(cfg)
+			if err != nil {
+				t.Fatalf("NewEventBus: %v", err)
+			}
+			return b
+		},
+		Features: eventbustest.Features{
+			Persistent:                   true,
+			PayloadRoundTripsAsJSON:      true,
+			ContextValuesViaMetadataOnly: true,
+			AtLeastOnce:                  true,
+			DeliveryTimeout:              20 * time.Second,
+			LeakOptions:                  leakOptions,
+		},
+	})
+}

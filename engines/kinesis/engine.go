@@ -1,0 +1,325 @@
+package kinesis
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
+)
+
+// EventBus is the Kinesis engine: every topic shares one stream, events
+// travel as CloudEvents in structured JSON mode, Publish batches records
+// into PutRecords calls, and each subscription reads every shard with
+// GetRecords from its last checkpoint. See the package documentation for
+// the guarantees.
+//
+// All methods are safe for concurrent use. A bus is created stopped;
+// Stop then Start again resumes every subscription from its checkpoints.
+type EventBus struct {
+	cfg        Config
+	client     *kinesis.Client
+	httpc      *http.Client
+	codec      *broker.Codec
+	dispatcher *broker.Dispatcher
+	counters   broker.Counters
+	errs       broker.Errors
+	prodStats  producerCounters
+
+	store     checkpoint.Store
+	redisConn *goredis.Client // the Redis store's client, closed by Close
+
+	// lifeMu serializes Start and Stop; mu guards started, subs, byTopic,
+	// appSlots and the per-run fields, and is never held while waiting
+	// for handlers (a handler may Subscribe or Unsubscribe).
+	lifeMu   sync.Mutex
+	mu       sync.Mutex
+	started  bool
+	subs     map[string]*subscription
+	byTopic  map[string]int
+	appSlots map[string]map[int]bool // applicationName mode: pattern → slots in use
+	life     context.Context         // handler contexts' parent, cancelled when Stop's ctx expires
+	cancel   context.CancelFunc
+	syncQuit chan struct{} // stops the shard syncer
+	syncDone chan struct{}
+
+	producer atomic.Pointer[producer]
+	shards   atomic.Pointer[shardSet]
+	shardMu  sync.Mutex
+	reads    *readLimiter
+}
+
+var (
+	_ bus.EventBus            = (*EventBus)(nil)
+	_ bus.EngineStatsProvider = (*EventBus)(nil)
+	_ bus.StatsProvider       = (*EventBus)(nil)
+	_ bus.Observable          = (*EventBus)(nil)
+)
+
+// Option customizes NewEventBus beyond what a config map can say.
+type Option func(*EventBus)
+
+// WithCheckpointStore makes the engine use store for checkpoints and
+// leases instead of the one Config.CheckpointStore names (for example one
+// Memory store shared by several engines of a process).
+func WithCheckpointStore(store checkpoint.Store) Option {
+	return func(b *EventBus) { b.store = store }
+}
+
+// New is the factory of engine type "kinesis": it decodes an engine config
+// map (the keys of Config; the module-level shared keys are accepted, and
+// externalBrokerURL is the endpoint fallback) and returns a stopped
+// engine. It does not contact AWS: a missing stream or a bad endpoint is
+// reported by Start.
+func New(config map[string]any) (bus.EventBus, error) {
+	c, err := decodeConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	return NewEventBus(c)
+}
+
+// NewEventBus returns a stopped engine for c (defaults applied, then
+// validated: an invalid field is an error wrapping ErrInvalidConfig that
+// names it).
+func NewEventBus(c Config, opts ...Option) (*EventBus, error) {
+	c = c.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	client, httpc, err := newClient(c)
+	if err != nil {
+		return nil, err
+	}
+	b := &EventBus{
+		cfg:      c,
+		client:   client,
+		httpc:    httpc,
+		codec:    broker.NewCodec(c.Options),
+		subs:     map[string]*subscription{},
+		byTopic:  map[string]int{},
+		appSlots: map[string]map[int]bool{},
+		reads:    newReadLimiter(),
+	}
+	b.errs.Engine = "kinesis"
+	b.dispatcher = broker.NewDispatcher(c.Options, &b.counters, &b.errs)
+	for _, o := range opts {
+		o(b)
+	}
+	if b.store == nil {
+		switch c.CheckpointStore {
+		case StoreRedis:
+			ro, err := goredis.ParseURL(c.CheckpointRedis.URL)
+			if err != nil {
+				return nil, invalid("checkpointRedis.url", fmt.Sprintf("%q", c.CheckpointRedis.URL), err.Error())
+			}
+			if c.CheckpointRedis.DB != 0 {
+				ro.DB = c.CheckpointRedis.DB
+			}
+			if c.CheckpointRedis.Username != "" {
+				ro.Username = c.CheckpointRedis.Username
+			}
+			if c.CheckpointRedis.Password != "" {
+				ro.Password = c.CheckpointRedis.Password
+			}
+			if c.CheckpointRedis.PoolSize > 0 {
+				ro.PoolSize = c.CheckpointRedis.PoolSize
+			}
+			b.redisConn = goredis.NewClient(ro)
+			b.store = checkpoint.NewRedis(b.redisConn, c.CheckpointRedis.KeyPrefix)
+		default:
+			b.store = checkpoint.NewMemory()
+		}
+	}
+	return b, nil
+}
+
+// Config returns the engine's configuration, defaults applied.
+func (b *EventBus) Config() Config { return b.cfg }
+
+// Start checks the stream (creating it when CreateStream is on), lists its
+// shards, starts the producer and resumes every subscription from its
+// checkpoints. It returns ErrStreamNotFound for a missing stream, and the
+// SDK's error (wrapped) when the endpoint is unreachable or the
+// credentials are refused; ctx bounds those calls. Start on a started bus
+// is a no-op.
+func (b *EventBus) Start(ctx context.Context) error {
+	b.lifeMu.Lock()
+	defer b.lifeMu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.started {
+		return nil
+	}
+	if err := b.ensureStream(ctx); err != nil {
+		return err
+	}
+	if _, err := b.refreshShards(ctx); err != nil {
+		return err
+	}
+	b.life, b.cancel = context.WithCancel(context.Background())
+	b.producer.Store(newProducer(b))
+	b.syncQuit, b.syncDone = make(chan struct{}), make(chan struct{})
+	go b.syncShards(b.syncQuit, b.syncDone)
+	b.started = true
+	for _, s := range b.subs {
+		s.start()
+	}
+	return nil
+}
+
+// Stop refuses new publishes, sends every record already queued, stops
+// polling, waits for the handlers in flight, writes the final checkpoints
+// and releases the shard leases. Records not yet read stay in the stream
+// and are delivered after the next Start (the engine is persistent). If
+// ctx expires first, handler contexts are cancelled, queued records fail
+// and an error wrapping bus.ErrEventBusShutdownTimeout is returned.
+// Subscriptions survive: Start resumes them. Stop on a stopped bus is a
+// no-op.
+func (b *EventBus) Stop(ctx context.Context) error {
+	b.lifeMu.Lock()
+	defer b.lifeMu.Unlock()
+	b.mu.Lock()
+	if !b.started {
+		b.mu.Unlock()
+		return nil
+	}
+	b.started = false
+	subs := make([]*subscription, 0, len(b.subs))
+	for _, s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	var timedOut bool
+	var wg sync.WaitGroup
+	for _, s := range subs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.stop(false)
+		}()
+	}
+	waited := make(chan struct{})
+	go func() { wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		timedOut = true
+		b.cancel() // handler contexts: the deadline passed
+		<-waited
+	}
+	// The producer closes last, so that handlers still running during the
+	// drain can publish (dead letters included).
+	p := b.producer.Swap(nil)
+	if err := p.close(ctx); err != nil {
+		timedOut = true
+	}
+	b.cancel()
+	close(b.syncQuit)
+	<-b.syncDone
+	b.httpc.CloseIdleConnections()
+	if timedOut {
+		return fmt.Errorf("kinesis: stop: %w", bus.ErrEventBusShutdownTimeout)
+	}
+	return nil
+}
+
+// Close stops the bus (with ctx) and closes the connections it owns: the
+// Redis checkpoint store's client. The bus cannot be started again.
+func (b *EventBus) Close(ctx context.Context) error {
+	err := b.Stop(ctx)
+	if b.redisConn != nil {
+		_ = b.redisConn.Close()
+	}
+	return err
+}
+
+// Publish sends event to the stream as one record whose partition key is
+// bus.EventKey (Metadata["partitionKey"], else the key of
+// bus.WithPartitionKey, else the topic), so one key's events stay in
+// order in one shard. It returns once Kinesis accepted the record (in a
+// batched PutRecords call), or, with AsyncPublish, once it is queued.
+// ctx bounds the wait; when it ends while the record was in a call, the
+// error wraps ErrPublishUnknown (the record may have been written).
+//
+// Errors: bus.ErrEventBusNotStarted before Start and after Stop,
+// bus.ErrEmptyTopic, bus.ErrWildcardPublish, an error wrapping
+// bus.ErrPayloadTooLarge for a payload over maxPayloadBytes or a record
+// over maxRecordBytes (ErrRecordTooLarge), ErrPublishFailed when Kinesis
+// refused it for good.
+func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
+	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
+		return err
+	}
+	p := b.producer.Load()
+	if p == nil {
+		return bus.ErrEventBusNotStarted
+	}
+	if event.CreatedAt.IsZero() {
+		event.CreatedAt = time.Now()
+	}
+	data, err := b.codec.EncodeStructured(event)
+	if err != nil {
+		return fmt.Errorf("kinesis: publish %q: %w", event.Topic, err)
+	}
+	pk := partitionKey(bus.EventKey(ctx, event))
+	size := len(data) + len(pk)
+	if size > b.cfg.MaxRecordBytes {
+		return fmt.Errorf("kinesis: publish %q: %w: %d bytes (CloudEvent JSON plus partition key) over maxRecordBytes %d",
+			event.Topic, ErrRecordTooLarge, size, b.cfg.MaxRecordBytes)
+	}
+	r := &record{data: data, pk: pk, size: size, enq: time.Now()}
+	if b.cfg.AsyncPublish {
+		r.deadline = r.enq.Add(b.cfg.AsyncPublishTimeout.Std())
+		if err := p.enqueue(ctx, r); err != nil {
+			return err
+		}
+		b.counters.Published.Add(1)
+		return nil
+	}
+	r.ctx = ctx
+	r.done = make(chan error, 1)
+	if err := p.enqueue(ctx, r); err != nil {
+		return err
+	}
+	return p.wait(ctx, r)
+}
+
+// syncShards refreshes the shard list every ShardSyncInterval until quit.
+func (b *EventBus) syncShards(quit, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(b.cfg.ShardSyncInterval.Std())
+	defer t.Stop()
+	for {
+		select {
+		case <-quit:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if _, err := b.refreshShards(ctx); err != nil {
+				b.errs.Report(broker.ScopeDiscover, err)
+			}
+			cancel()
+		}
+	}
+}
+
+// SetObserver installs the observer that hears about topic creation and
+// deletion and failed (and, for a bus.MessageObserver, every) delivery.
+// Safe to call at any time; nil removes it.
+func (b *EventBus) SetObserver(o bus.Observer) { b.dispatcher.SetObserver(o) }
+
+// SetErrorObserver installs the receiver of background errors (reads,
+// checkpoints, leases, async publishes); nil restores logging.
+func (b *EventBus) SetErrorObserver(o broker.ErrorObserver) { b.errs.SetObserver(o) }
+
+// Errors returns the engine's background error counters.
+func (b *EventBus) Errors() *broker.Errors { return &b.errs }

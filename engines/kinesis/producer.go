@@ -1,0 +1,468 @@
+package kinesis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+
+	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/bus"
+)
+
+// The producer batches records into PutRecords calls.
+//
+// Publishers put records on the in channel (bounded by publishBufferSize:
+// a full buffer makes Publish wait, bounded by its ctx). One goroutine,
+// run, owns everything else: it moves records into its backlog, cuts
+// batches of at most batchMaxRecords records and batchMaxBytes bytes when
+// a batch is full, when the oldest record waited flushInterval, or at
+// once while draining, and starts at most maxInFlightBatches sends. Each
+// send reports back on results; run then completes the records Kinesis
+// accepted and puts the failed ones back at the front of the backlog, in
+// their order, to be retried after a capped exponential backoff with full
+// jitter (throttling or partial failure). Records are never completed as
+// published before the PutRecords response said so.
+//
+// A record's state says who may touch it: queued (in the backlog, or
+// waiting for a retry), sending (inside a PutRecords call), abandoned
+// (its synchronous publisher gave up while it was queued: it is dropped
+// unsent). The publisher and run race on it with compare-and-swap, so a
+// publisher whose ctx ends learns whether its record may have been
+// written (ErrPublishUnknown) or certainly was not (ctx.Err()).
+type producer struct {
+	b       *EventBus
+	in      chan *record
+	closing chan struct{} // closed when Stop begins: wakes waiting publishers
+	sealed  chan struct{} // closed once no publisher can add a record: drain
+	abort   chan struct{} // closed when Stop's ctx expired: fail what is left
+	done    chan struct{} // closed when run returned
+
+	mu     sync.RWMutex // held (read) while a publisher sends on in
+	closed bool
+
+	sendCtx    context.Context // cancelled on abort
+	cancelSend context.CancelFunc
+	results    chan sendResult
+	budgets    map[string]*writeBudget // rate-limited mode, run only
+	wg         sync.WaitGroup          // sends
+}
+
+const (
+	stateQueued int32 = iota
+	stateSending
+	stateAbandoned
+	stateDone
+)
+
+// record is one event on its way to Kinesis.
+type record struct {
+	data     []byte
+	pk       string
+	size     int             // data + partition key, as Kinesis counts it
+	ctx      context.Context // the synchronous publisher's; nil in async mode
+	deadline time.Time       // async mode
+	done     chan error      // synchronous: buffered 1; nil in async mode
+	enq      time.Time
+	state    atomic.Int32
+	lastErr  error
+}
+
+type sendResult struct {
+	batch []*record
+	// failed[i] is the error of batch[i], nil when it was written.
+	failed []error
+	// whole is the error of the call itself (nil when it returned).
+	whole error
+}
+
+// ProducerStats are the figures of the PutRecords batching.
+type ProducerStats struct {
+	// Calls is the number of PutRecords calls made (failed ones too).
+	Calls uint64 `json:"calls"`
+	// Records is the number of records sent, retries included.
+	Records uint64 `json:"records"`
+	// FullBatchRecords is the number of records sent in calls that
+	// carried batchMaxRecords records (or batchMaxBytes bytes).
+	FullBatchRecords uint64 `json:"fullBatchRecords"`
+	// RetriedRecords counts records sent again after a partial failure
+	// or a throttled call.
+	RetriedRecords uint64 `json:"retriedRecords"`
+	// ThrottledCalls counts calls refused as a whole with a throttling
+	// error.
+	ThrottledCalls uint64 `json:"throttledCalls"`
+}
+
+type producerCounters struct {
+	calls, records, full, retried, throttled atomic.Uint64
+}
+
+func newProducer(b *EventBus) *producer {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &producer{
+		b:          b,
+		in:         make(chan *record, b.cfg.PublishBufferSize),
+		closing:    make(chan struct{}),
+		sealed:     make(chan struct{}),
+		abort:      make(chan struct{}),
+		done:       make(chan struct{}),
+		sendCtx:    ctx,
+		cancelSend: cancel,
+		results:    make(chan sendResult, b.cfg.MaxInFlightBatches),
+		budgets:    map[string]*writeBudget{},
+	}
+	go p.run()
+	return p
+}
+
+// enqueue hands r to the producer, waiting for buffer space up to ctx. It
+// returns bus.ErrEventBusNotStarted once the producer is closing.
+func (p *producer) enqueue(ctx context.Context, r *record) error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if p.closed {
+		return bus.ErrEventBusNotStarted
+	}
+	select {
+	case p.in <- r:
+		return nil
+	default:
+	}
+	select {
+	case p.in <- r:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("kinesis: publish buffer full: %w", ctx.Err())
+	case <-p.closing:
+		return bus.ErrEventBusNotStarted
+	}
+}
+
+// wait waits for a synchronous record's outcome.
+func (p *producer) wait(ctx context.Context, r *record) error {
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+	}
+	if r.state.CompareAndSwap(stateQueued, stateAbandoned) {
+		return fmt.Errorf("kinesis: record not written: %w", ctx.Err())
+	}
+	select {
+	case err := <-r.done: // completed meanwhile
+		return err
+	default:
+	}
+	return fmt.Errorf("%w: %w (it was in a PutRecords call)", ErrPublishUnknown, ctx.Err())
+}
+
+// close stops accepting records and sends what is queued. If ctx expires
+// first, the records left fail with bus.ErrEventBusShutdownTimeout and
+// close returns ctx's error.
+func (p *producer) close(ctx context.Context) error {
+	close(p.closing)
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	close(p.sealed)
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		close(p.abort)
+		p.cancelSend()
+		<-p.done
+		return ctx.Err()
+	}
+}
+
+// run is the producer's goroutine; see the type's comment.
+func (p *producer) run() {
+	defer close(p.done)
+	defer p.cancelSend()
+	cfg := p.b.cfg
+	var (
+		backlog  []*record
+		bytes    int
+		inflight int
+		retryAt  time.Time
+		backoff  = broker.Backoff{Base: cfg.PublishBackoff.Std(), Max: cfg.PublishBackoffMax.Std()}
+		timer    = time.NewTimer(time.Hour)
+		draining bool
+	)
+	defer timer.Stop()
+	linger := cfg.FlushInterval.Std()
+	pull := func() {
+		for len(backlog) < 4*cfg.BatchMaxRecords*cfg.MaxInFlightBatches {
+			select {
+			case r := <-p.in:
+				backlog = append(backlog, r)
+				bytes += r.size
+			default:
+				return
+			}
+		}
+	}
+	for {
+		pull()
+		if draining && len(backlog) == 0 && inflight == 0 && len(p.in) == 0 {
+			return
+		}
+		now := time.Now()
+		var wake time.Duration = -1
+		if len(backlog) > 0 && inflight < cfg.MaxInFlightBatches {
+			full := len(backlog) >= cfg.BatchMaxRecords || bytes >= cfg.BatchMaxBytes
+			due := draining || full || linger <= 0 || now.Sub(backlog[0].enq) >= linger
+			switch {
+			case now.Before(retryAt):
+				wake = retryAt.Sub(now)
+			case !due:
+				wake = linger - now.Sub(backlog[0].enq)
+			default:
+				var batch []*record
+				var rateWait time.Duration
+				batch, backlog, rateWait = p.cut(backlog, now)
+				for _, r := range batch {
+					bytes -= r.size
+				}
+				if len(batch) > 0 {
+					inflight++
+					p.wg.Add(1)
+					go p.send(batch)
+					continue
+				}
+				if len(backlog) == 0 {
+					continue
+				}
+				wake = max(rateWait, time.Millisecond)
+			}
+		}
+		var timerC <-chan time.Time
+		if wake >= 0 {
+			timer.Reset(wake)
+			timerC = timer.C
+		}
+		in := p.in
+		if len(backlog) >= 4*cfg.BatchMaxRecords*cfg.MaxInFlightBatches {
+			in = nil // enough to work on: let publishers wait on the buffer
+		}
+		sealed := p.sealed
+		if draining {
+			sealed = nil
+		}
+		select {
+		case r := <-in:
+			backlog = append(backlog, r)
+			bytes += r.size
+		case res := <-p.results:
+			inflight--
+			retry := p.complete(res, now)
+			if len(retry) > 0 {
+				for _, r := range retry {
+					bytes += r.size
+				}
+				backlog = append(retry, backlog...)
+				retryAt = time.Now().Add(backoff.Next())
+			} else if res.whole == nil {
+				backoff.Reset()
+			}
+		case <-timerC:
+		case <-sealed:
+			draining = true
+		case <-p.abort:
+			p.fail(backlog, bus.ErrEventBusShutdownTimeout)
+			backlog = nil
+			for {
+				select {
+				case r := <-p.in:
+					p.fail([]*record{r}, bus.ErrEventBusShutdownTimeout)
+					continue
+				default:
+				}
+				break
+			}
+			for ; inflight > 0; inflight-- {
+				p.complete(<-p.results, time.Now())
+			}
+			p.wg.Wait()
+			return
+		}
+		if timerC != nil && !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// cut takes the next batch from the front of backlog, in order, skipping
+// records whose synchronous publisher gave up. In rate-limited mode a
+// record whose shard has no write budget left stays queued, and so do the
+// records of that shard behind it (per-key order); rateWait is then how
+// long until the first of them may go.
+func (p *producer) cut(backlog []*record, now time.Time) (batch, rest []*record, rateWait time.Duration) {
+	cfg := p.b.cfg
+	var size int
+	var blocked map[string]bool
+	var shards *shardSet
+	if cfg.RateLimited {
+		shards = p.b.shards.Load()
+	}
+	rest = backlog[:0:0]
+	for i, r := range backlog {
+		if len(batch) >= cfg.BatchMaxRecords || size+r.size > cfg.BatchMaxBytes && len(batch) > 0 {
+			rest = append(rest, backlog[i:]...)
+			break
+		}
+		if r.state.Load() == stateAbandoned {
+			continue
+		}
+		if shards != nil {
+			if sh := shards.forKey(r.pk); sh != nil {
+				if blocked[sh.id] {
+					rest = append(rest, r)
+					continue
+				}
+				wb := p.budgets[sh.id]
+				if wb == nil {
+					wb = newWriteBudget(now)
+					p.budgets[sh.id] = wb
+				}
+				if !wb.take(r.size, now) {
+					if blocked == nil {
+						blocked = map[string]bool{}
+					}
+					blocked[sh.id] = true
+					if w := wb.wait(r.size, now); rateWait == 0 || w < rateWait {
+						rateWait = w
+					}
+					rest = append(rest, r)
+					continue
+				}
+			}
+		}
+		if !r.state.CompareAndSwap(stateQueued, stateSending) {
+			continue // abandoned meanwhile
+		}
+		batch = append(batch, r)
+		size += r.size
+	}
+	return batch, rest, rateWait
+}
+
+// send makes one PutRecords call (no SDK retries: run decides) and
+// reports the outcome of every record.
+func (p *producer) send(batch []*record) {
+	defer p.wg.Done()
+	entries := make([]types.PutRecordsRequestEntry, len(batch))
+	size := 0
+	for i, r := range batch {
+		entries[i] = types.PutRecordsRequestEntry{Data: r.data, PartitionKey: aws.String(r.pk)}
+		size += r.size
+	}
+	pc := &p.b.prodStats
+	pc.calls.Add(1)
+	pc.records.Add(uint64(len(batch)))
+	if len(batch) >= p.b.cfg.BatchMaxRecords || size >= p.b.cfg.BatchMaxBytes*9/10 {
+		pc.full.Add(uint64(len(batch)))
+	}
+	ctx, cancel := context.WithTimeout(p.sendCtx, 30*time.Second)
+	defer cancel()
+	out, err := p.b.client.PutRecords(ctx, &kinesis.PutRecordsInput{StreamName: aws.String(p.b.cfg.StreamName), Records: entries}, noRetry)
+	res := sendResult{batch: batch}
+	switch {
+	case err != nil:
+		res.whole = err
+		if throttleCodes[apiCode(err)] {
+			pc.throttled.Add(1)
+		}
+	case len(out.Records) != len(batch):
+		res.whole = fmt.Errorf("kinesis: PutRecords answered %d results for %d records", len(out.Records), len(batch))
+	default:
+		res.failed = make([]error, len(batch))
+		for i, rr := range out.Records {
+			if rr.ErrorCode != nil && *rr.ErrorCode != "" {
+				res.failed[i] = &recordError{code: *rr.ErrorCode, msg: aws.ToString(rr.ErrorMessage)}
+			}
+		}
+	}
+	p.results <- res
+}
+
+// recordError is a per-record PutRecords failure.
+type recordError struct{ code, msg string }
+
+func (e *recordError) Error() string { return e.code + ": " + e.msg }
+
+// complete settles a send's records and returns those to retry.
+func (p *producer) complete(res sendResult, now time.Time) (retry []*record) {
+	for i, r := range res.batch {
+		err := res.whole
+		if err == nil && res.failed != nil {
+			err = res.failed[i]
+		}
+		if err == nil {
+			p.succeed(r)
+			continue
+		}
+		r.lastErr = err
+		var re *recordError
+		canRetry := retryable(err) || (errors.As(err, &re) && !permanentRecordCodes[re.code])
+		if canRetry && !r.expired(now) {
+			select {
+			case <-p.abort:
+				canRetry = false
+			default:
+			}
+		}
+		if !canRetry || r.expired(now) {
+			p.fail([]*record{r}, fmt.Errorf("%w: %w", ErrPublishFailed, err))
+			continue
+		}
+		r.state.Store(stateQueued)
+		retry = append(retry, r)
+	}
+	if len(retry) > 0 {
+		p.b.prodStats.retried.Add(uint64(len(retry)))
+	}
+	return retry
+}
+
+// expired reports whether r's publisher gave up or its async deadline
+// passed.
+func (r *record) expired(now time.Time) bool {
+	if r.ctx != nil {
+		return r.ctx.Err() != nil
+	}
+	return now.After(r.deadline)
+}
+
+func (p *producer) succeed(r *record) {
+	r.state.Store(stateDone)
+	if r.done != nil {
+		p.b.counters.Published.Add(1)
+		r.done <- nil
+	}
+}
+
+// fail completes records that will not be written.
+func (p *producer) fail(rs []*record, err error) {
+	for _, r := range rs {
+		prev := r.state.Swap(stateDone)
+		if r.done != nil {
+			r.done <- fmt.Errorf("kinesis: publish: %w", err)
+			continue
+		}
+		if prev != stateAbandoned {
+			p.b.counters.Dropped.Add(1)
+			p.b.errs.Report(broker.ScopePublish, fmt.Errorf("kinesis: async record (partition key %q) not written: %w", r.pk, err))
+		}
+	}
+}
