@@ -44,6 +44,8 @@ type subRun struct {
 	readyOnce sync.Once     // closes ready
 	ready     chan struct{} // own pending entries re-read: claiming may begin
 
+	cleanupOnExit atomic.Bool // set by an Unsubscribe from the subscription's own handler
+
 	connID  atomic.Int64  // the reader's connection id (CLIENT UNBLOCK), 0 if none
 	readSeq atomic.Uint64 // completed reads (their entries tracked); see Flush
 
@@ -100,6 +102,15 @@ func (r *subRun) launch() {
 			close(r.jobs)
 		}
 		helpers.Wait()
+		if r.cleanupOnExit.Load() {
+			// Unsubscribed from its own handler: Unsubscribe could not
+			// wait, so the cleanup it would have done happens here (Stop
+			// waits for done before closing the client).
+			ctx, cancel := context.WithTimeout(context.Background(), DefaultUnsubscribeWaitBound)
+			r.rs.acks.flush(ctx)
+			r.s.b.destroyGroups(ctx, r.rs, r.s)
+			cancel()
+		}
 	}()
 }
 
@@ -293,7 +304,9 @@ func (r *subRun) readLoop() {
 		r.readSeq.Add(1)
 		for _, st := range res {
 			for _, m := range st.Messages {
-				if !r.handle(st.Stream, m, ownPending) {
+				// Stopping or unsubscribed: the rest stays pending (re-read
+				// next run, or claimed by another consumer of the group).
+				if r.quitting() || !r.handle(st.Stream, m, ownPending) {
 					return
 				}
 			}
@@ -343,7 +356,7 @@ func (r *subRun) drainReclaimed() bool {
 		select {
 		case cb := <-r.reclaimed:
 			for _, m := range cb.msgs {
-				if !r.handle(cb.stream, m, true) {
+				if r.quitting() || !r.handle(cb.stream, m, true) {
 					return false
 				}
 			}

@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,6 +83,41 @@ func TestConsumerGroups(t *testing.T) {
 		}
 		if g := groups(); len(g) != 1 || g[0] != "keep" {
 			t.Errorf("groups after Unsubscribe = %v, want [keep]", g)
+		}
+	})
+
+	t.Run("unsubscribing from inside the handler stops delivery and still removes the private group", func(t *testing.T) {
+		cfg := testConfig(shared)
+		b := started(t, cfg)
+		ctx := testCtx(t)
+		var calls atomic.Int32
+		var sub bus.Subscription
+		ready := make(chan struct{})
+		s, err := b.Subscribe(ctx, "once", func(hctx context.Context, e bus.Event) error {
+			<-ready
+			calls.Add(1)
+			return b.Unsubscribe(hctx, sub)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub = s
+		close(ready)
+		for i := 0; i < 5; i++ {
+			if err := b.Publish(ctx, bus.Event{Topic: "once", Payload: i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c := rawClient(t, b)
+		eventually(t, 5*time.Second, "the group to be destroyed", func() bool {
+			gs, err := c.XInfoGroups(ctx, cfg.KeyPrefix+"once").Result()
+			return err == nil && len(gs) == 0
+		})
+		if n := calls.Load(); n != 1 {
+			t.Errorf("handler called %d times after unsubscribing itself, want 1", n)
+		}
+		if b.SubscriberCount("once") != 0 {
+			t.Errorf("still counted")
 		}
 	})
 

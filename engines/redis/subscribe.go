@@ -238,7 +238,10 @@ func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error 
 	wctx, cancel := context.WithTimeout(ctx, DefaultUnsubscribeWaitBound)
 	defer cancel()
 	if d, own := broker.DeliveryFrom(ctx); own && d.Subscription == s.id {
-		r.signal(rs) // called from its own handler: do not wait for ourselves
+		// Called from its own handler: do not wait for ourselves; the
+		// run cleans up when its last goroutine ends.
+		r.cleanupOnExit.Store(true)
+		r.signal(rs)
 		return nil
 	}
 	r.halt(wctx, rs)
