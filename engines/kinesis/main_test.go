@@ -2,6 +2,7 @@ package kinesis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -171,3 +172,5 @@ func short(list []string) string {
 	}
 	return strings.Join(list, ",")
 }
+
+func errorsIs(err, target error) bool { return errors.Is(err, target) }
