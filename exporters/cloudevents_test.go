@@ -217,3 +217,33 @@ func TestPerMessageCloudEventsAreOptInAndFreeWhenOff(t *testing.T) {
 		t.Fatalf("Publish allocates %.1f times per event with an observer registered and messageEvents off, want 0", allocs)
 	}
 }
+
+// BenchmarkPublishWithObserver measures Publish through the module with a
+// modular observer registered, per-message CloudEvents off and on: off
+// must report 0 allocs/op.
+func BenchmarkPublishWithObserver(b *testing.B) {
+	for _, tc := range []struct{ name, yaml string }{
+		{"messageEvents off", twoEngines},
+		{"messageEvents on", twoEngines + "  messageEvents: true\n"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			app := newAppB(b, tc.yaml)
+			if err := app.RegisterObserver(modular.NewFunctionalObserver("bench", func(context.Context, cloudevents.Event) error { return nil })); err != nil {
+				b.Fatal(err)
+			}
+			eb := startBusB(b, app)
+			ctx := context.Background()
+			if _, err := eb.Subscribe(ctx, "orders.*", func(context.Context, eventbus.Event) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+			var payload any = "boxed once"
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := eb.Publish(ctx, "orders.placed", payload); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

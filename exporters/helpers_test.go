@@ -34,7 +34,10 @@ const twoEngines = `eventbus:
 // newApp builds a real modular application (observable, so lifecycle
 // CloudEvents flow) fed by yaml, with the event bus module registered.
 // It is not initialized; the caller registers observers first if needed.
-func newApp(t *testing.T, yaml string) *modular.ObservableApplication {
+func newApp(t *testing.T, yaml string) *modular.ObservableApplication { return newAppB(t, yaml) }
+
+// newAppB is newApp for tests and benchmarks.
+func newAppB(t testing.TB, yaml string) *modular.ObservableApplication {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -50,6 +53,11 @@ func newApp(t *testing.T, yaml string) *modular.ObservableApplication {
 // startBus initializes and starts app and returns its event bus module;
 // the app is stopped at cleanup.
 func startBus(t *testing.T, app modular.Application) *eventbus.EventBusModule {
+	return startBusB(t, app)
+}
+
+// startBusB is startBus for tests and benchmarks.
+func startBusB(t testing.TB, app modular.Application) *eventbus.EventBusModule {
 	t.Helper()
 	if err := app.Init(); err != nil {
 		t.Fatal(err)
