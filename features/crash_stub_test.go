@@ -1,0 +1,5 @@
+package features
+
+const crashHelperEnv = "SWITCHYARD_FEATURES_CRASH_HELPER"
+
+func runCrashHelper() int { return 2 }
