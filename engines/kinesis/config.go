@@ -3,6 +3,7 @@ package kinesis
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -352,6 +353,19 @@ func (c Config) Validate() error {
 func decodeConfig(raw map[string]any) (Config, error) {
 	var c Config
 	if err := bus.DecodeConfig(raw, &c); err != nil {
+		// Name the key whose value did not decode (json's errors for a
+		// custom type such as bus.Duration do not say which field).
+		keys := make([]string, 0, len(raw))
+		for k := range raw {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			var one Config
+			if kerr := bus.DecodeConfig(map[string]any{k: raw[k]}, &one); kerr != nil && !strings.Contains(kerr.Error(), "unknown config key") {
+				return c, fmt.Errorf("%w: kinesis config: %s: %v: %v", ErrInvalidConfig, k, raw[k], kerr)
+			}
+		}
 		return c, fmt.Errorf("%w: kinesis config: %v", ErrInvalidConfig, err)
 	}
 	if c.Endpoint == "" {
