@@ -89,8 +89,12 @@ func (a *acker) flush(ctx context.Context) {
 	}
 }
 
-// stop flushes and ends the acker; ctx bounds retries of a failing flush.
+// stop flushes and ends the acker. ctx, capped at finalAckBound, bounds
+// the retries of a failing final flush: with Redis unreachable, Stop must
+// still return (the unsent acks' entries are redelivered later).
 func (a *acker) stop(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, finalAckBound)
+	defer cancel()
 	a.closeMu.Lock()
 	a.closed = true
 	a.stopCtx = ctx
@@ -98,6 +102,8 @@ func (a *acker) stop(ctx context.Context) {
 	close(a.quit)
 	<-a.done
 }
+
+const finalAckBound = 5 * time.Second
 
 func (a *acker) loop() {
 	pending := map[ackKey][]string{}

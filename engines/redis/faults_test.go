@@ -118,6 +118,33 @@ func TestFaults(t *testing.T) {
 		}
 	})
 
+	t.Run("Stop returns within a bound when Redis is gone", func(t *testing.T) {
+		srv := testinfra.StartRedis(t)
+		b := newBus(t, testConfig(srv))
+		ctx := testCtx(t)
+		if err := b.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var rec recorder
+		if _, err := b.Subscribe(ctx, "gone", rec.handle); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Publish(ctx, bus.Event{Topic: "gone", Payload: 1}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 5*time.Second, "the delivery", func() bool { return rec.count() == 1 })
+		if err := srv.Kill9(); err != nil {
+			t.Fatal(err)
+		}
+		begin := time.Now()
+		if err := b.Stop(context.Background()); err != nil {
+			t.Logf("Stop: %v", err)
+		}
+		if took := time.Since(begin); took > 8*time.Second {
+			t.Errorf("Stop took %v with Redis down", took)
+		}
+	})
+
 	t.Run("publishers and subscribers racing Stop and Start lose no accepted event", func(t *testing.T) {
 		b := started(t, testConfig(shared))
 		ctx := testCtx(t)
