@@ -366,6 +366,7 @@ func (w *world) settle() error {
 // expectLastErr checks the outcome of the last attempted call: an error
 // whose message contains msg and, when sentinel is named, that wraps it.
 func (w *world) expectLastErr(msg, sentinel string) error {
+	msg = strings.ReplaceAll(msg, `\"`, `"`) // Gherkin keeps the backslashes of \" in step text
 	err := w.lastErr
 	if err == nil {
 		return fmt.Errorf("want an error containing %q, got success", msg)

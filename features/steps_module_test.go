@@ -66,7 +66,6 @@ func (w *world) registerModuleSteps(sc *godog.ScenarioContext) {
 	var (
 		consumers  = map[string]*consumerModule{}
 		pubs       *backgroundPublishers
-		handledAt  = map[string][]string{} // subscriber -> payloads handled when Stop returned
 		bare       *eventbus.EventBusModule
 		lifeErrors []error
 	)
@@ -330,15 +329,13 @@ func (w *world) registerModuleSteps(sc *godog.ScenarioContext) {
 		if err := a.stop(); err != nil {
 			return fmt.Errorf("app.Stop: %w", err)
 		}
-		for name, s := range w.subs {
-			handledAt[name] = s.payloads()
-		}
+		w.snapshotHandled()
 		pubs.wg.Wait() // every publisher stops at its first refused publish
 		return nil
 	})
 	sc.Step(`^every event accepted on "([^"]+)" had been handled by "([^"]+)" when Stop returned$`, func(topic, name string) error {
 		accepted := w.published.acceptedOn(topic)
-		got := handledAt[name]
+		got := w.handledAtStop[name]
 		missing, dups := missingAndDuplicates(accepted, got)
 		if len(missing)+len(dups) > 0 || len(got) != len(accepted) {
 			return fmt.Errorf("accepted %d, handled %d by the time Stop returned: missing %s, duplicated %s",

@@ -46,6 +46,8 @@ type world struct {
 	apps map[string]*testApp
 	subs map[string]*subscriber
 
+	handledAtStop map[string][]string // subscriber -> payloads handled when the last Stop returned
+
 	lastErr     error         // the outcome of the last step that "tries" something
 	lastElapsed time.Duration // how long that call took
 	published   publishLog
@@ -84,6 +86,15 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	w.registerObserverSteps(sc)
 	w.registerConfigSteps(sc)
 	w.registerBrokerSteps(sc)
+}
+
+// snapshotHandled records what every subscriber had handled, right after
+// a Stop returned.
+func (w *world) snapshotHandled() {
+	w.handledAtStop = map[string][]string{}
+	for name, s := range w.subs {
+		w.handledAtStop[name] = s.payloads()
+	}
 }
 
 // defer_ registers a cleanup; cleanups run in reverse order.
