@@ -33,6 +33,7 @@ type EventBus struct {
 	counters   broker.Counters
 	errs       broker.Errors
 	prodStats  producerCounters
+	readCalls  atomic.Uint64 // GetRecords calls made
 
 	store     checkpoint.Store
 	redisConn *goredis.Client // the Redis store's client, closed by Close

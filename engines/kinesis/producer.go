@@ -354,6 +354,9 @@ func (p *producer) cut(backlog []*record, now time.Time) (batch, rest []*record,
 		batch = append(batch, r)
 		size += r.size
 	}
+	for _, wb := range p.budgets {
+		wb.commit(now)
+	}
 	return batch, rest, rateWait
 }
 

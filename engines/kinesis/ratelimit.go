@@ -51,33 +51,68 @@ func (b *bucket) wait(n float64, now time.Time) time.Duration {
 	return time.Duration((n - b.tokens) / b.rate * float64(time.Second))
 }
 
-// writeBudget holds the write limits of one shard (producer goroutine
-// only).
+// writeBudget holds the write limits of one shard as a sliding window:
+// at most 1,000 records and 1 MiB in any one-second window, which is how
+// the service states them. Unlike a token bucket it never lets a burst
+// exceed the per-second limit, yet it lets two full 500-record batches per
+// second through. Used by the producer goroutine only.
 type writeBudget struct {
-	records, bytes *bucket
+	window         []windowEntry // oldest first, all within the last second
+	records, bytes int           // sums over window
+	pendRec        int           // taken by the batch being cut, not yet committed
+	pendBytes      int
 }
 
-func newWriteBudget(now time.Time) *writeBudget {
-	return &writeBudget{
-		records: newBucket(shardWriteRecordsPerSec, shardWriteRecordsPerSec, now),
-		bytes:   newBucket(shardWriteBytesPerSec, shardWriteBytesPerSec, now),
+type windowEntry struct {
+	at             time.Time
+	records, bytes int
+}
+
+func newWriteBudget(time.Time) *writeBudget { return &writeBudget{} }
+
+func (w *writeBudget) expire(now time.Time) {
+	cut := now.Add(-time.Second)
+	n := 0
+	for n < len(w.window) && !w.window[n].at.After(cut) {
+		w.records -= w.window[n].records
+		w.bytes -= w.window[n].bytes
+		n++
+	}
+	if n > 0 {
+		w.window = append(w.window[:0], w.window[n:]...)
 	}
 }
 
-// take reserves one record of size bytes if both limits allow it.
+// take reserves one record of size bytes for the batch being cut if the
+// window allows it. A record larger than the byte limit goes alone.
 func (w *writeBudget) take(size int, now time.Time) bool {
-	w.records.refill(now)
-	w.bytes.refill(now)
-	if w.records.tokens < 1 || (w.bytes.tokens < float64(size) && w.bytes.tokens < w.bytes.burst) {
+	w.expire(now)
+	rec, by := w.records+w.pendRec, w.bytes+w.pendBytes
+	if rec+1 > shardWriteRecordsPerSec || (by+size > shardWriteBytesPerSec && by > 0) {
 		return false
 	}
-	w.records.tokens--
-	w.bytes.tokens -= float64(size)
+	w.pendRec++
+	w.pendBytes += size
 	return true
 }
 
-func (w *writeBudget) wait(size int, now time.Time) time.Duration {
-	return max(w.records.wait(1, now), w.bytes.wait(float64(size), now))
+// commit records what the batch took, at now.
+func (w *writeBudget) commit(now time.Time) {
+	if w.pendRec == 0 {
+		return
+	}
+	w.window = append(w.window, windowEntry{at: now, records: w.pendRec, bytes: w.pendBytes})
+	w.records += w.pendRec
+	w.bytes += w.pendBytes
+	w.pendRec, w.pendBytes = 0, 0
+}
+
+// wait returns how long until the oldest entry leaves the window.
+func (w *writeBudget) wait(_ int, now time.Time) time.Duration {
+	if len(w.window) == 0 {
+		return time.Millisecond
+	}
+	return max(w.window[0].at.Add(time.Second).Sub(now), time.Millisecond)
 }
 
 // readLimiter spaces the GetRecords calls of each shard to 5 per second,

@@ -159,6 +159,7 @@ func (r *reader) run() {
 		if cfg.RateLimited && !b.reads.wait(r.shard, r.quit) {
 			return
 		}
+		b.readCalls.Add(1)
 		ctx, cancel := r.callCtx()
 		out, err := b.client.GetRecords(ctx, &kinesis.GetRecordsInput{ShardIterator: it, Limit: aws.Int32(cfg.MaxRecordsPerRead)}, noRetry)
 		cancel()

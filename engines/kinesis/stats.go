@@ -53,3 +53,7 @@ func (b *EventBus) ProducerStats() ProducerStats {
 		ThrottledCalls:   p.throttled.Load(),
 	}
 }
+
+// GetRecordsCalls returns the number of GetRecords calls made by all the
+// engine's shard readers (to check the 5 reads/s/shard budget).
+func (b *EventBus) GetRecordsCalls() uint64 { return b.readCalls.Load() }
