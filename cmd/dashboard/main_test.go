@@ -88,7 +88,7 @@ func TestRenderWritesWellFormedSVGWithBothPanels(t *testing.T) {
 		t.Fatal(err)
 	}
 	wellFormed(t, buf.Bytes())
-	for _, want := range []string{"Throughput", "Latency", "sharded P1 S1 batch16", "p99.9", "memory 1M/s", "sample &lt;&amp;&gt; input"} {
+	for _, want := range []string{"Throughput", "Latency", "sharded P1 S1 batch16", "p99.9", "1M/s offered", "sample &lt;&amp;&gt; input"} {
 		if !bytes.Contains(buf.Bytes(), []byte(want)) {
 			t.Errorf("SVG lacks %q", want)
 		}

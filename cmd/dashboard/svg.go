@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -55,21 +56,27 @@ func render(out io.Writer, r *results, source string) error {
 	w.rect(0, 0, width, height, background)
 	w.text(20, 30, 18, textColor, "start", "Switchyard event bus: throughput and latency")
 	w.text(20, 50, 11, dimText, "start", r.header)
-	throughputPanel(w, r.throughput, 20, 66, 470, 370)
-	latencyPanel(w, r.latency, 510, 66, 470, 370)
+	pal := newPalette(r)
+	throughputPanel(w, r.throughput, pal, 20, 66, 470, 370)
+	latencyPanel(w, r.latency, pal, 510, 66, 470, 370)
 	w.text(20, height-12, 10, dimText, "start", "source: "+source+" · drawn by go run ./cmd/dashboard · medians; whiskers span the min and max round")
 	w.f("</svg>\n")
 	_, err := io.WriteString(out, w.b.String())
 	return err
 }
 
-func throughputPanel(w *svgWriter, rows []throughputRow, x, y, wd, ht float64) {
+func throughputPanel(w *svgWriter, rows []throughputRow, pal palette, x, y, wd, ht float64) {
 	w.panel(x, y, wd, ht, "Throughput, publish → every subscriber handled", "million events per second (higher is better)")
 	if len(rows) == 0 {
 		w.text(x+wd/2, y+ht/2, 12, dimText, "middle", "no throughput table in the input")
 		return
 	}
-	top, left, right := y+60, x+150, x+wd-20
+	// Three columns: case name, bar with its min-max whisker, value.
+	nameW := 0.0
+	for _, r := range rows {
+		nameW = max(nameW, textWidth(r.name, 12))
+	}
+	top, left, right := y+60, x+16+nameW+10, x+wd-118
 	var peak float64
 	for _, r := range rows {
 		peak = max(peak, 1e3/r.nsMin, r.mEventsPS)
@@ -86,77 +93,159 @@ func throughputPanel(w *svgWriter, rows []throughputRow, x, y, wd, ht float64) {
 	w.text(right, top+barArea+32, 10, dimText, "end", "M events/s")
 	for i, r := range rows {
 		cy := top + step*float64(i) + step/2
-		w.text(left-8, cy+4, 12, textColor, "end", r.name)
-		bw := (right - left) * r.mEventsPS / scale
-		w.rect(left, cy-barH/2, bw, barH, seriesColors[i%len(seriesColors)])
-		lo, hi := 1e3/r.nsMax, 1e3/r.nsMin
-		wx1, wx2 := left+(right-left)*lo/scale, left+(right-left)*hi/scale
+		w.text(left-10, cy+4, 12, textColor, "end", r.name)
+		w.rect(left, cy-barH/2, (right-left)*r.mEventsPS/scale, barH, pal.of(engineOf(r.name)))
+		wx1, wx2 := left+(right-left)*(1e3/r.nsMax)/scale, left+(right-left)*(1e3/r.nsMin)/scale
 		w.line(wx1, cy, wx2, cy, textColor, 1.5)
-		w.line(wx1, cy-5, wx1, cy+5, textColor, 1.5)
-		w.line(wx2, cy-5, wx2, cy+5, textColor, 1.5)
-		label := fmt.Sprintf("%.2f M/s · %.0f ns/event", r.mEventsPS, r.nsMedian)
-		lx, anchor, color := max(left+bw, wx2)+8, "start", textColor
-		if bw > (right-left)*0.55 {
-			lx, anchor, color = min(left+bw, wx1)-8, "end", background
-		}
-		w.text(lx, cy+4, 11, color, anchor, label)
+		w.line(wx1, cy-4, wx1, cy+4, textColor, 1.5)
+		w.line(wx2, cy-4, wx2, cy+4, textColor, 1.5)
+		w.text(x+wd-12, cy-1, 12, textColor, "end", fmt.Sprintf("%.2f M/s", r.mEventsPS))
+		w.text(x+wd-12, cy+12, 10, dimText, "end", fmt.Sprintf("%.0f ns/event", r.nsMedian))
 	}
 }
 
-func latencyPanel(w *svgWriter, rows []latencyRow, x, y, wd, ht float64) {
-	w.panel(x, y, wd, ht, "Latency, publish → handler called", "microseconds, log scale, one paced producer and one subscriber (lower is better)")
+// latencyPanel plots latency against the offered rate, both on log
+// scales: one colour per engine, one line style per percentile.
+func latencyPanel(w *svgWriter, rows []latencyRow, pal palette, x, y, wd, ht float64) {
+	w.panel(x, y, wd, ht, "Latency, publish → handler called", "µs, log scales, one paced producer and one subscriber (lower is better)")
 	if len(rows) == 0 {
 		w.text(x+wd/2, y+ht/2, 12, dimText, "middle", "no latency table in the input")
 		return
 	}
 	series := []struct {
-		name string
-		v    func(latencyRow) float64
+		name, dash string
+		v          func(latencyRow) float64
 	}{
-		{"p50", func(l latencyRow) float64 { return l.p50 }},
-		{"p99", func(l latencyRow) float64 { return l.p99 }},
-		{"p99.9", func(l latencyRow) float64 { return l.p999 }},
+		{"p50", "", func(l latencyRow) float64 { return l.p50 }},
+		{"p99", "6 4", func(l latencyRow) float64 { return l.p99 }},
+		{"p99.9", "2 3", func(l latencyRow) float64 { return l.p999 }},
 	}
+	var engines []string
+	var rates []int
 	lo, hi := math.Inf(1), 0.0
 	for _, r := range rows {
+		if !slices.Contains(engines, r.engine) {
+			engines = append(engines, r.engine)
+		}
+		if !slices.Contains(rates, r.rate) {
+			rates = append(rates, r.rate)
+		}
 		for _, s := range series {
 			v := max(s.v(r), 0.01)
 			lo, hi = min(lo, v), max(hi, v)
 		}
 	}
+	slices.Sort(rates)
 	decLo, decHi := math.Floor(math.Log10(lo)), math.Ceil(math.Log10(hi))
 	if decHi <= decLo {
 		decHi = decLo + 1
 	}
-	top, bottom, left, right := y+70, y+ht-62, x+56, x+wd-16
+	top, bottom, left, right := y+86, y+ht-50, x+64, x+wd-56
 	yOf := func(v float64) float64 {
 		f := (math.Log10(max(v, 0.01)) - decLo) / (decHi - decLo)
 		return bottom - f*(bottom-top)
+	}
+	xOf := func(rate int) float64 {
+		i := slices.Index(rates, rate)
+		if len(rates) == 1 {
+			return (left + right) / 2
+		}
+		return left + (right-left)*float64(i)/float64(len(rates)-1)
 	}
 	for d := decLo; d <= decHi; d++ {
 		gy := yOf(math.Pow(10, d))
 		w.line(left, gy, right, gy, gridColor, 1)
 		w.text(left-6, gy+4, 10, dimText, "end", trimFloat(math.Pow(10, d))+" µs")
 	}
-	for i, s := range series { // legend
-		lx := left + float64(i)*70
-		w.rect(lx, y+48, 10, 10, seriesColors[i])
-		w.text(lx+14, y+57, 11, textColor, "start", s.name)
+	for _, rate := range rates {
+		gx := xOf(rate)
+		w.line(gx, top, gx, bottom, gridColor, 1)
+		w.text(gx, bottom+16, 11, textColor, "middle", si(float64(rate))+"/s offered")
 	}
-	group := (right - left) / float64(len(rows))
-	barW := min(group*0.7/float64(len(series)), 28)
-	for i, r := range rows {
-		gx := left + group*float64(i) + (group-barW*float64(len(series)))/2
-		for j, s := range series {
-			v := s.v(r)
-			by := yOf(v)
-			w.rect(gx+barW*float64(j), by, barW-2, bottom-by, seriesColors[j])
-			w.text(gx+barW*float64(j)+barW/2-1, by-4, 9, textColor, "middle", trimFloat(round2(v)))
+	// Legend: engines by colour, percentiles by line style.
+	lx := x + 12
+	for _, e := range engines {
+		w.rect(lx, y+50, 10, 10, pal.of(e))
+		w.text(lx+14, y+59, 11, textColor, "start", e)
+		lx += 24 + textWidth(e, 11)
+	}
+	lx = x + 12
+	for _, s := range series {
+		w.f(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="%s"/>`+"\n", lx, y+71, lx+22, y+71, textColor, s.dash)
+		w.text(lx+26, y+75, 11, textColor, "start", s.name)
+		lx += 40 + textWidth(s.name, 11)
+	}
+	for _, e := range engines {
+		color := pal.of(e)
+		var mine []latencyRow
+		for _, r := range rows {
+			if r.engine == e {
+				mine = append(mine, r)
+			}
 		}
-		cx := left + group*float64(i) + group/2
-		w.text(cx, bottom+16, 11, textColor, "middle", fmt.Sprintf("%s %s/s", r.engine, si(float64(r.rate))))
-		w.text(cx, bottom+30, 10, dimText, "middle", fmt.Sprintf("achieved %s/s", si(r.achieved)))
+		slices.SortFunc(mine, func(a, b latencyRow) int { return a.rate - b.rate })
+		for _, s := range series {
+			var pts []string
+			for _, r := range mine {
+				pts = append(pts, fmt.Sprintf("%.1f,%.1f", xOf(r.rate), yOf(s.v(r))))
+			}
+			w.f(`<polyline points="%s" fill="none" stroke="%s" stroke-width="2" stroke-dasharray="%s"/>`+"\n", strings.Join(pts, " "), color, s.dash)
+			for _, r := range mine {
+				w.f(`<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s %s at %d/s: %s µs (achieved %s/s)</title></circle>`+"\n",
+					xOf(r.rate), yOf(s.v(r)), color, html.EscapeString(e), s.name, r.rate, trimFloat(round2(s.v(r))), si(r.achieved))
+			}
+		}
 	}
+	var ach []string
+	for _, e := range engines {
+		for _, r := range rows {
+			if r.engine == e && r.achieved < 0.98*float64(r.rate) {
+				ach = append(ach, fmt.Sprintf("%s %s/s reached %s/s", e, si(float64(r.rate)), si(r.achieved)))
+			}
+		}
+	}
+	if len(ach) > 0 {
+		w.text(left, bottom+32, 10, dimText, "start", "below the offered rate: "+strings.Join(ach, "; "))
+	}
+}
+
+// palette gives every engine one colour in both panels; a throughput
+// case's engine is the first word of its name ("sharded P4 S1").
+type palette map[string]string
+
+func newPalette(r *results) palette {
+	p := palette{}
+	add := func(e string) {
+		if _, ok := p[e]; !ok {
+			p[e] = seriesColors[len(p)%len(seriesColors)]
+		}
+	}
+	for _, l := range r.latency {
+		add(l.engine)
+	}
+	for _, t := range r.throughput {
+		add(engineOf(t.name))
+	}
+	return p
+}
+
+func (p palette) of(engine string) string {
+	if c, ok := p[engine]; ok {
+		return c
+	}
+	return seriesColors[0]
+}
+
+func engineOf(caseName string) string {
+	if f := strings.Fields(caseName); len(f) > 0 {
+		return f[0]
+	}
+	return caseName
+}
+
+// textWidth estimates the rendered width of s (sans-serif, size px).
+func textWidth(s string, size float64) float64 {
+	return float64(len([]rune(s))) * size * 0.56
 }
 
 // niceCeil rounds v up to 1, 2 or 5 times a power of ten.
