@@ -13,7 +13,7 @@ const (
 	DefaultEngineName = "default"
 	// DefaultEngineType is the engine built when neither Engine nor
 	// Engines is set.
-	DefaultEngineType = "memory"
+	DefaultEngineType = "sharded"
 
 	defaultMaxEventQueueSize      = 1000
 	defaultDefaultEventBufferSize = 10
