@@ -52,6 +52,8 @@ type EventBus struct {
 	syncQuit chan struct{} // stops the shard syncer
 	syncDone chan struct{}
 
+	stopping sync.WaitGroup // Unsubscribe's background stops, awaited by Stop
+
 	producer atomic.Pointer[producer]
 	shards   atomic.Pointer[shardSet]
 	shardMu  sync.Mutex
@@ -209,7 +211,11 @@ func (b *EventBus) Stop(ctx context.Context) error {
 		}()
 	}
 	waited := make(chan struct{})
-	go func() { wg.Wait(); close(waited) }()
+	go func() {
+		wg.Wait()
+		b.stopping.Wait() // subscriptions removed while their handler ran
+		close(waited)
+	}()
 	select {
 	case <-waited:
 	case <-ctx.Done():

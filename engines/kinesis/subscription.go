@@ -206,7 +206,9 @@ func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error 
 	s.mu.Unlock()
 
 	done := make(chan struct{})
+	b.stopping.Add(1)
 	go func() {
+		defer b.stopping.Done()
 		s.stop(false)
 		b.forget(s)
 		close(done)
