@@ -13,8 +13,6 @@ import (
 )
 
 func (w *world) registerRoutingSteps(sc *godog.ScenarioContext) {
-	var attempts []error // outcomes of the last "tries to publish" step
-
 	routedTo := func(app, topic, want string) error {
 		a, err := w.app(app)
 		if err != nil {
@@ -100,23 +98,16 @@ func (w *world) registerRoutingSteps(sc *godog.ScenarioContext) {
 		if err != nil {
 			return err
 		}
-		attempts = nil
-		ctx, cancel := stepCtx()
-		defer cancel()
-		for _, p := range payloadsFor(topic, n) {
-			err := a.module.Publish(ctx, topic, p)
-			w.published.add(topic, p, err)
-			attempts = append(attempts, err)
-		}
+		w.attemptPublishes(a, topic, n)
 		return nil
 	})
 	sc.Step(`^all (\d+) publishes failed with "(.*)"$`, func(n int, msg string) error {
-		if len(attempts) != n {
-			return fmt.Errorf("%d publishes were attempted, want %d", len(attempts), n)
+		if len(w.attempts) != n {
+			return fmt.Errorf("%d publishes were attempted, want %d", len(w.attempts), n)
 		}
-		for i, err := range attempts {
-			if err == nil || !strings.Contains(err.Error(), msg) {
-				return fmt.Errorf("publish %d returned %v, want an error containing %q", i+1, err, msg)
+		for i, at := range w.attempts {
+			if at.err == nil || !strings.Contains(at.err.Error(), msg) {
+				return fmt.Errorf("publish %d returned %v, want an error containing %q", i+1, at.err, msg)
 			}
 		}
 		return nil

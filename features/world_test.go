@@ -48,6 +48,8 @@ type world struct {
 
 	handledAtStop map[string][]string // subscriber -> payloads handled when the last Stop returned
 
+	attempts []attempt // outcomes of the last step that "tries" to publish
+
 	lastErr     error         // the outcome of the last step that "tries" something
 	lastElapsed time.Duration // how long that call took
 	published   publishLog
@@ -297,6 +299,27 @@ func (l *eventLog) busEvents() []cloudevents.Event {
 		}
 	}
 	return out
+}
+
+// attempt is the outcome of one publish that was allowed to fail.
+type attempt struct {
+	payload string
+	err     error
+	elapsed time.Duration
+}
+
+// attemptPublishes publishes n events one after another, recording each
+// outcome instead of stopping at the first error.
+func (w *world) attemptPublishes(a *testApp, topic string, n int) {
+	w.attempts = nil
+	ctx, cancel := stepCtx()
+	defer cancel()
+	for _, p := range payloadsFor(topic, n) {
+		start := time.Now()
+		err := a.module.Publish(ctx, topic, p)
+		w.attempts = append(w.attempts, attempt{payload: p, err: err, elapsed: time.Since(start)})
+		w.published.add(topic, p, err)
+	}
 }
 
 // publishLog records the outcome of publishes made by the steps.
