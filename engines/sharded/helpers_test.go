@@ -140,3 +140,21 @@ func invariant(t *testing.T, b *EventBus) Metrics {
 	}
 	return m
 }
+
+// checkIncreasing fails unless every key's received sequence numbers are
+// strictly increasing and below want[key] (a lossy mode may skip some).
+func (l *log) checkIncreasing(t *testing.T, want map[string]int) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for key, n := range want {
+		prev := -1
+		for _, s := range l.seen[key] {
+			if s <= prev || s >= n {
+				t.Errorf("key %s: seq %d after %d (want increasing, < %d)", key, s, prev, n)
+				break
+			}
+			prev = s
+		}
+	}
+}

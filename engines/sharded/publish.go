@@ -162,7 +162,7 @@ func (s *shard) waitRoom(ctx context.Context, w *waiter) error {
 	s.progress.waiters.Add(1)
 	defer s.progress.waiters.Add(-1)
 	ch := s.progress.channel()
-	if t := s.tail.Load(); t&sealedBit != 0 || t-s.head.Load() < s.size {
+	if s.hasRoom() {
 		return nil
 	}
 	select {
@@ -177,8 +177,15 @@ func (s *shard) waitRoom(ctx context.Context, w *waiter) error {
 
 // evictOne (drop-oldest) drops the oldest queued event if the ring is
 // still full. It holds readMu, so the worker is not copying that slot out.
+// It only tries the lock: when the worker holds it, the worker is about
+// to free a batch, and when another producer holds it, that one is making
+// room; either way the caller retries its claim. Queueing on the lock
+// instead lets many publishers of a full ring starve the worker.
 func (s *shard) evictOne() {
-	s.readMu.Lock()
+	if !s.readMu.TryLock() {
+		runtime.Gosched()
+		return
+	}
 	defer s.readMu.Unlock()
 	h := s.head.Load()
 	if t, _ := s.finalTail(); t-h < s.size {

@@ -114,28 +114,49 @@ func (ss *shardSet) index(ctx context.Context, e *bus.Event) int32 {
 
 // tryClaim claims up to want (>= 1) consecutive positions for which there
 // is room. got == 0 means the ring is full (sealed == false) or sealed.
+//
+// Room is tail - head < size. head is the worker's line, so producers
+// first try headCache, an older head value: headCache <= head, so room
+// computed from it is never more than the real room. headCache only moves
+// forward (CAS), and no subtraction is made unless its operands are in
+// order, since a producer's tail may be stale.
 func (s *shard) tryClaim(want uint64) (pos, got uint64, sealed bool) {
 	for {
 		t := s.tail.Load()
 		if t&sealedBit != 0 {
 			return 0, 0, true
 		}
-		free := s.size - (t - s.headCache.Load())
-		if free < want {
+		hc := s.headCache.Load()
+		var free uint64
+		if hc <= t && t-hc+want <= s.size {
+			free = s.size - (t - hc)
+		} else {
 			h := s.head.Load()
-			if h != s.headCache.Load() {
-				s.headCache.Store(h)
+			if h > t {
+				continue // t is stale
 			}
-			free = s.size - (t - h)
-			if free == 0 {
+			if h > hc {
+				s.headCache.CompareAndSwap(hc, h)
+			}
+			if t-h >= s.size {
+				// Full when head was read: tail only grows.
 				return 0, 0, false
 			}
+			free = s.size - (t - h)
 		}
 		got = min(want, free)
 		if s.tail.CompareAndSwap(t, t+got) {
 			return t, got, false
 		}
 	}
+}
+
+// hasRoom reports whether the ring has a free slot or is sealed; used by
+// waiters after registering. head is read before tail so that t >= h.
+func (s *shard) hasRoom() bool {
+	h := s.head.Load()
+	t := s.tail.Load()
+	return t&sealedBit != 0 || t-h < s.size
 }
 
 // write fills the claimed position pos and publishes it.

@@ -33,7 +33,9 @@ func (s *shard) work() {
 			if t, sealed := s.finalTail(); sealed && h >= t {
 				return
 			}
-			s.idle(h)
+			if !s.headMoved(h) {
+				s.idle(h)
+			}
 			continue
 		}
 		if d := s.eng.cfg.BatchMaxDelay.Std(); d > 0 && n < s.batchMax {
@@ -120,6 +122,13 @@ func (s *shard) take(h uint64, n int) uint64 {
 	return h
 }
 
+// headMoved reports, in drop-oldest mode, whether evicting producers
+// moved head past h: position h is gone and its slot may already hold an
+// event of the next lap, so waiting for h would wait for nothing.
+func (s *shard) headMoved(h uint64) bool {
+	return s.copyOut && s.head.Load() != h
+}
+
 // idle waits for position h to be published or for the worker to be
 // kicked: it polls for SpinWindow (yielding now and then), then parks.
 func (s *shard) idle(h uint64) {
@@ -128,7 +137,7 @@ func (s *shard) idle(h uint64) {
 	if spin := s.eng.cfg.SpinWindow.Std(); spin > 0 {
 		start := time.Now()
 		for i := 1; ; i++ {
-			if sl.seq.Load()&^extBit == want || s.closing.Load() {
+			if sl.seq.Load()&^extBit == want || s.closing.Load() || s.headMoved(h) {
 				return
 			}
 			if i%64 == 0 {
@@ -140,7 +149,7 @@ func (s *shard) idle(h uint64) {
 		}
 	}
 	s.sleeping.Store(1)
-	if sl.seq.Load()&^extBit == want || s.closing.Load() {
+	if sl.seq.Load()&^extBit == want || s.closing.Load() || s.headMoved(h) {
 		s.sleeping.Store(0)
 		return
 	}
