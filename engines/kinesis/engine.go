@@ -179,14 +179,17 @@ func (b *EventBus) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop refuses new publishes, sends every record already queued, stops
-// polling, waits for the handlers in flight, writes the final checkpoints
-// and releases the shard leases. Records not yet read stay in the stream
-// and are delivered after the next Start (the engine is persistent). If
-// ctx expires first, handler contexts are cancelled, queued records fail
-// and an error wrapping bus.ErrEventBusShutdownTimeout is returned.
-// Subscriptions survive: Start resumes them. Stop on a stopped bus is a
-// no-op.
+// Stop stops polling, waits for the handlers in flight, writes the final
+// checkpoints and releases the shard leases; then it refuses new
+// publishes and sends every record the producer still holds (handlers
+// running during the drain may still publish, dead letters included).
+// Records not yet read stay in the stream and are delivered after the
+// next Start (the engine is persistent). If ctx expires first, handler
+// contexts are cancelled, queued records fail and an error wrapping
+// bus.ErrEventBusShutdownTimeout is returned. Subscriptions survive:
+// Start resumes them from their checkpoints. Subscribe returns
+// bus.ErrEventBusNotStarted as soon as Stop began. Stop on a stopped bus
+// is a no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
