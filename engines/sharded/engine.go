@@ -29,8 +29,11 @@ type EventBus struct {
 	// routes is the current subscription snapshot, read by workers.
 	routes atomic.Pointer[routeTable]
 
-	// mu serializes Start, Stop, Resize, Subscribe and Unsubscribe and
-	// guards the fields below.
+	// lifeMu serializes Start, Stop and Resize for their whole duration
+	// (a Stop waiting for the drain included).
+	lifeMu sync.Mutex
+	// mu guards the fields below; it is never held while waiting for
+	// handlers, so handlers may Subscribe and Unsubscribe at any time.
 	mu         sync.Mutex
 	run        *runState
 	subs       map[string]*subscription
@@ -106,6 +109,8 @@ func (b *EventBus) Start(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	b.lifeMu.Lock()
+	defer b.lifeMu.Unlock()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.run != nil {
@@ -139,13 +144,18 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	b.lifeMu.Lock()
+	defer b.lifeMu.Unlock()
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	r := b.run
 	if r == nil {
+		b.mu.Unlock()
 		return nil
 	}
-	if set := b.set.Swap(nil); set != nil {
+	set := b.set.Swap(nil)
+	shards := slices.Clone(r.shards)
+	b.mu.Unlock()
+	if set != nil {
 		for _, s := range set.shards {
 			s.seal()
 		}
@@ -164,7 +174,7 @@ func (b *EventBus) Stop(ctx context.Context) error {
 		r.abandoned.Store(true)
 		close(r.abandonCh)
 		r.cancel()
-		for _, s := range r.shards {
+		for _, s := range shards {
 			s.kick()
 		}
 		r.pool.progress.force()
@@ -178,20 +188,22 @@ func (b *EventBus) Stop(ctx context.Context) error {
 		grace.Stop()
 		b.stats.lossy.Store(true)
 		var stranded uint64
-		for _, s := range r.shards {
+		for _, s := range shards {
 			stranded += s.stranded.Load()
 		}
 		err = fmt.Errorf("sharded engine stop: %w: %d queued events dropped%s: %w",
 			bus.ErrEventBusShutdownTimeout, stranded, stuck, ctx.Err())
 	}
 	r.cancel()
+	b.mu.Lock()
 	b.run = nil
+	b.mu.Unlock()
 	return err
 }
 
 // newSetLocked creates n shards for run r and starts their workers; with
 // a previous set prev, the workers hold until every shard of prev has
-// drained. b.mu must be held.
+// drained. b.lifeMu and b.mu must be held.
 func (b *EventBus) newSetLocked(r *runState, n int, prev *shardSet) *shardSet {
 	set := &shardSet{shards: make([]*shard, n), n: uint64(n), seed: b.seed, run: r}
 	if prev != nil {

@@ -271,3 +271,46 @@ func TestPublishersBlockedOnAFullRingAreRefusedByStop(t *testing.T) {
 		t.Errorf("accepted %d delivered %d, want 3 and 3", m.Accepted, m.Delivered)
 	}
 }
+
+// TestHandlersMaySubscribeWhileStopDrains: Stop must not hold the lock
+// that Subscribe and Unsubscribe need while it waits for the handlers.
+func TestHandlersMaySubscribeWhileStopDrains(t *testing.T) {
+	b, err := NewEventBus(Config{Shards: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int64
+	noop := func(context.Context, bus.Event) error { return nil }
+	h := func(hctx context.Context, e bus.Event) error {
+		time.Sleep(100 * time.Microsecond)
+		s, err := b.Subscribe(hctx, "side", noop)
+		if err == nil {
+			err = b.Unsubscribe(hctx, s)
+		}
+		calls.Add(1)
+		return err
+	}
+	if _, err := b.Subscribe(ctx, "drain.*", h); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		if err := b.Publish(ctx, bus.Event{Topic: fmt.Sprint("drain.", i%4)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := b.Stop(stopCtx); err != nil {
+		t.Fatalf("Stop = %v, want a clean drain", err)
+	}
+	if n := calls.Load(); n != 100 {
+		t.Errorf("handled %d events, want 100", n)
+	}
+	if m := invariant(t, b); m.Failed != 0 {
+		t.Errorf("%d handler calls failed", m.Failed)
+	}
+}

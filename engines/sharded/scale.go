@@ -21,21 +21,18 @@ import (
 // On a stopped engine it only sets the count used by the next Start. n must
 // be between 1 and MaxShards (else ErrInvalidShardCount).
 func (b *EventBus) Resize(ctx context.Context, n int) error {
-	b.mu.Lock()
-	return b.resizeLocked(ctx, n)
+	return b.resize(ctx, func(int) int { return n })
 }
 
 // AddShards adds k shards (see Resize).
 func (b *EventBus) AddShards(ctx context.Context, k int) error {
-	b.mu.Lock()
-	return b.resizeLocked(ctx, b.shardCount+k)
+	return b.resize(ctx, func(cur int) int { return cur + k })
 }
 
 // RemoveShards removes k shards: their rings are drained into the
 // handlers, then unrouted (see Resize). At least one shard must remain.
 func (b *EventBus) RemoveShards(ctx context.Context, k int) error {
-	b.mu.Lock()
-	return b.resizeLocked(ctx, b.shardCount-k)
+	return b.resize(ctx, func(cur int) int { return cur - k })
 }
 
 // ShardCount returns the current number of shards (the count the next
@@ -46,30 +43,32 @@ func (b *EventBus) ShardCount() int {
 	return b.shardCount
 }
 
-// resizeLocked is called with b.mu held and releases it.
-func (b *EventBus) resizeLocked(ctx context.Context, n int) error {
+// resize switches to target(current count) shards.
+func (b *EventBus) resize(ctx context.Context, target func(cur int) int) error {
+	b.lifeMu.Lock()
+	b.mu.Lock()
+	n := target(b.shardCount)
 	if n < 1 || n > MaxShards {
 		b.mu.Unlock()
+		b.lifeMu.Unlock()
 		return fmt.Errorf("sharded engine: resize to %d shards (allowed 1..%d): %w", n, MaxShards, ErrInvalidShardCount)
 	}
 	r := b.run
-	if r == nil {
+	if r == nil || n == b.shardCount {
 		b.shardCount = n
 		b.mu.Unlock()
+		b.lifeMu.Unlock()
 		return nil
 	}
 	old := b.set.Load()
-	if n == len(old.shards) {
-		b.mu.Unlock()
-		return nil
-	}
 	next := b.newSetLocked(r, n, old)
 	b.set.Store(next)
+	b.shardCount = n
+	b.mu.Unlock()
 	for _, s := range old.shards {
 		s.seal()
 	}
-	b.shardCount = n
-	b.mu.Unlock()
+	b.lifeMu.Unlock()
 	if ctx == nil {
 		ctx = context.Background()
 	}

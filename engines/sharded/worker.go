@@ -44,8 +44,8 @@ func (s *shard) work() {
 		s.bs.begin(s)
 		h = s.take(h, n)
 		s.dispatch(s.bs.evs[:s.bs.events], s.bs.ctxs[:s.bs.events])
+		s.bs.end(s) // counters first: whoever sees done sees them too
 		s.done.Store(h)
-		s.bs.end(s)
 		s.progress.broadcast()
 	}
 }
@@ -130,10 +130,16 @@ func (s *shard) headMoved(h uint64) bool {
 }
 
 // idle waits for position h to be published or for the worker to be
-// kicked: it polls for SpinWindow (yielding now and then), then parks.
+// kicked: it polls for SpinWindow (yielding now and then), then parks. A
+// sealed ring never parks: the worker only waits for producers that
+// claimed a slot before the seal to finish writing it, yielding to them.
 func (s *shard) idle(h uint64) {
 	sl := &s.slots[h&s.mask]
 	want := h + 1
+	if s.closing.Load() {
+		runtime.Gosched()
+		return
+	}
 	if spin := s.eng.cfg.SpinWindow.Std(); spin > 0 {
 		start := time.Now()
 		for i := 1; ; i++ {
