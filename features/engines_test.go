@@ -9,29 +9,8 @@ import (
 
 	"github.com/switchyard-go/eventbus"
 	"github.com/switchyard-go/eventbus/bus"
-	"github.com/switchyard-go/eventbus/engines/kafka"
 	"github.com/switchyard-go/eventbus/engines/memory"
-	"github.com/switchyard-go/eventbus/engines/redis"
-	"github.com/switchyard-go/eventbus/engines/sharded"
 )
-
-// The built-in engines the scenarios use. The root package registers
-// engines as they are integrated; until it registers one, the suite does,
-// exactly as an application would (RegisterEngine before app.Init).
-func init() {
-	registerIfMissing(sharded.EngineType, sharded.New)
-	registerIfMissing("redis", redis.New)
-	registerIfMissing("kafka", kafka.New)
-}
-
-func registerIfMissing(engineType string, factory eventbus.EngineFactory) {
-	for _, t := range eventbus.GetRegisteredEngines() {
-		if t == engineType {
-			return
-		}
-	}
-	eventbus.RegisterEngine(engineType, factory)
-}
 
 // testEngineTypes are the engine types a scenario can register with the
 // step 'the engine type "<name>" is registered'.

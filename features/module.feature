@@ -31,8 +31,8 @@ Feature: The event bus as a module of a modular application
       eventbus: {}
       """
     When the application is initialised
-    Then the engine "default" is of type memory
-    And the "eventbus" configuration section has engine = "memory"
+    Then the engine "default" is of type sharded
+    And the "eventbus" configuration section has engine = "sharded"
     And the "eventbus" configuration section has deliveryMode = "block"
     And the "eventbus" configuration section has maxEventQueueSize = "1000"
     And the "eventbus" configuration section has defaultEventBufferSize = "10"
@@ -101,6 +101,7 @@ Feature: The event bus as a module of a modular application
     And an application configured with:
       """
       eventbus:
+        engine: memory
         workerCount: 2
       """
     When the application is initialised
@@ -114,6 +115,7 @@ Feature: The event bus as a module of a modular application
     And an application configured with:
       """
       eventbus:
+        engine: memory
         workerCount: 2
       """
     When the application is initialised
