@@ -53,6 +53,7 @@ type runState struct {
 	cancel    context.CancelFunc
 	abandoned atomic.Bool   // Stop's ctx expired: drop instead of delivering
 	abandonCh chan struct{} // closed with abandoned
+	drained   chan struct{} // closed when Stop saw every worker and the pool exit
 	workers   sync.WaitGroup
 	pool      *pool
 	shards    []*shard // every shard created in this run (guarded by EventBus.mu)
@@ -117,7 +118,7 @@ func (b *EventBus) Start(ctx context.Context) error {
 		return nil
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r := &runState{life: life, cancel: cancel, abandonCh: make(chan struct{})}
+	r := &runState{life: life, cancel: cancel, abandonCh: make(chan struct{}), drained: make(chan struct{})}
 	r.pool = newPool(b, r)
 	for _, s := range b.subs {
 		s.setLife(life)
@@ -160,7 +161,7 @@ func (b *EventBus) Stop(ctx context.Context) error {
 			s.seal()
 		}
 	}
-	finished := make(chan struct{})
+	finished := r.drained
 	go func() {
 		r.workers.Wait()
 		close(r.pool.q)

@@ -13,8 +13,9 @@ import (
 //
 // It blocks until then or until ctx is done (the error wraps ctx.Err()).
 // It does not stop publishers; events published during the call may or
-// may not be waited for. On a stopped engine it returns nil at once (Stop
-// already delivered or counted everything). Safe for concurrent use; must
+// may not be waited for. During a Stop it waits for the drain; on a
+// stopped engine it returns nil at once (Stop delivered or counted
+// everything). Safe for concurrent use; must
 // not be called from a sync handler (it would wait for itself).
 func (b *EventBus) Flush(ctx context.Context) error {
 	if ctx == nil {
@@ -22,7 +23,18 @@ func (b *EventBus) Flush(ctx context.Context) error {
 	}
 	set := b.set.Load()
 	if set == nil {
-		return nil
+		b.mu.Lock()
+		r := b.run // non-nil while a Stop is draining
+		b.mu.Unlock()
+		if r == nil {
+			return nil
+		}
+		select {
+		case <-r.drained:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("sharded engine: flush during stop: %w", ctx.Err())
+		}
 	}
 	targets := make([]uint64, len(set.shards))
 	for i, s := range set.shards {

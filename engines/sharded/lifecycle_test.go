@@ -314,3 +314,45 @@ func TestHandlersMaySubscribeWhileStopDrains(t *testing.T) {
 		t.Errorf("%d handler calls failed", m.Failed)
 	}
 }
+
+func TestFlushDuringStopWaitsForTheDrain(t *testing.T) {
+	b, err := NewEventBus(Config{Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := testCtx(t)
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g := newGate()
+	var calls atomic.Int64
+	if _, err := b.Subscribe(ctx, "f", g.handler(func(context.Context, bus.Event) error { calls.Add(1); return nil })); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if err := b.Publish(ctx, bus.Event{Topic: "f"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-g.entered
+	stopped := make(chan error, 1)
+	go func() { stopped <- b.Stop(ctx) }()
+	eventually(t, 5*time.Second, "Stop to begin", func() bool { return b.set.Load() == nil })
+	flushed := make(chan error, 1)
+	go func() { flushed <- b.Flush(ctx) }()
+	select {
+	case err := <-flushed:
+		t.Fatalf("Flush returned %v while Stop was still draining", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	g.release()
+	if err := <-flushed; err != nil {
+		t.Errorf("Flush = %v", err)
+	}
+	if n := calls.Load(); n != 5 {
+		t.Errorf("Flush returned after %d of 5 deliveries", n)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("Stop = %v", err)
+	}
+}
