@@ -96,7 +96,6 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 	s.inFlight.Add(-1)
 	b.stats.delivered.Add(1)
 	env.topic.Delivered.Add(1)
-	b.stats.pending.Add(-1)
 	if err != nil {
 		b.stats.failed.Add(1)
 		env.topic.Failed.Add(1)
@@ -107,6 +106,9 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 			box.o.MessageFailed(ctx, env.ev, s.id, err)
 		}
 	}
+	// Last: Flush returns once pending is zero, so everything about this
+	// delivery (counters, the failure notification) is done by then.
+	b.stats.pending.Add(-1)
 }
 
 // dropQueuedEvent accounts for an accepted event that will not reach its
