@@ -75,16 +75,21 @@ func (cs *claimState) take(offset int64, done <-chan struct{}) bool {
 	return true
 }
 
-// settle flags offset as done and advances the watermark.
-func (cs *claimState) settle(offset int64) {
+// settle flags offset as done and advances the watermark. It reports
+// false when the record is no longer tracked (the claim ended, or the
+// record was abandoned): it will be redelivered.
+func (cs *claimState) settle(offset int64) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.closed {
-		return
+		return false
 	}
 	i := cs.find(offset)
-	if i < 0 || cs.pending[i].settled || cs.pending[i].abandoned {
-		return
+	if i < 0 || cs.pending[i].abandoned {
+		return false
+	}
+	if cs.pending[i].settled {
+		return true
 	}
 	cs.pending[i].settled = true
 	cs.cr.limiter.Release()
@@ -93,13 +98,14 @@ func (cs *claimState) settle(offset int64) {
 		n++
 	}
 	if n == 0 {
-		return
+		return true
 	}
 	mark := cs.pending[n-1].offset + 1
 	cs.pending = append(cs.pending[:0], cs.pending[n:]...)
 	cs.next.Store(mark)
 	cs.sess.MarkOffset(cs.claim.Topic(), cs.claim.Partition(), mark, "")
 	raise(cs.progress, mark)
+	return true
 }
 
 // raise sets p to v if v is larger.

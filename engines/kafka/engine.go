@@ -197,7 +197,8 @@ func (b *EventBus) newRun(ctx context.Context) (*runState, error) {
 // connect opens the control client, retrying until startTimeout.
 func (b *EventBus) connect(ctx context.Context) (sarama.Client, error) {
 	timeout := b.set.cfg.StartTimeout.Std()
-	deadline := time.Now().Add(timeout)
+	began := time.Now()
+	deadline := began.Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -213,7 +214,7 @@ func (b *EventBus) connect(ctx context.Context) (sarama.Client, error) {
 		wait := bo.Next()
 		if ctx.Err() != nil || time.Until(deadline) < wait {
 			return nil, fmt.Errorf("kafka engine: start: %w: %v after %v (startTimeout %v): %v",
-				ErrBrokersUnreachable, b.set.cfg.Brokers, timeout-time.Until(deadline).Round(time.Millisecond), timeout, err)
+				ErrBrokersUnreachable, b.set.cfg.Brokers, time.Since(began).Round(time.Millisecond), timeout, err)
 		}
 		select {
 		case <-ctx.Done():

@@ -28,7 +28,13 @@ type ConsumerGroupHandler struct {
 	cr *consumerRun
 }
 
-var errNoConsumer = errors.New("kafka engine: ConsumerGroupHandler not created by the engine")
+var (
+	errNoConsumer = errors.New("kafka engine: ConsumerGroupHandler not created by the engine")
+	// errAckTooLate is returned by a manual Ack that arrives after the
+	// partition was released (rebalance, Unsubscribe, Stop): the event is
+	// redelivered to the partition's next owner.
+	errAckTooLate = errors.New("kafka engine: ack after the partition was released; the event will be redelivered")
+)
 
 // Setup is called by sarama at the beginning of a session, before
 // ConsumeClaim. It does nothing: offsets were committed by Subscribe.
@@ -129,7 +135,12 @@ func (h *ConsumerGroupHandler) handle(cs *claimState, m *sarama.ConsumerMessage)
 		defer s.syncMu.Unlock()
 	}
 	off := m.Offset
-	del := broker.NewDelivery(s.b.opts.AckMode, func() error { cs.settle(off); return nil })
+	del := broker.NewDelivery(s.b.opts.AckMode, func() error {
+		if !cs.settle(off) {
+			return errAckTooLate
+		}
+		return nil
+	})
 	del.ID = env.ID
 	del.EntryID = entryID(m)
 	if s.b.opts.AckMode == broker.AckOnReceive {
