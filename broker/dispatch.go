@@ -159,7 +159,9 @@ func (d *Dispatcher) call(ctx context.Context, obs *observers, subID string, h b
 		obs.msg.MessageReceived(ctx, e, subID)
 	}
 	d.counters.InFlight.Add(1)
+	start := time.Now()
 	err := bus.CallHandler(ctx, h, e)
+	d.counters.HandlerLatency.Observe(time.Since(start))
 	d.counters.InFlight.Add(-1)
 	d.counters.Delivered.Add(1)
 	if err != nil {

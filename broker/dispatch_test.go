@@ -63,8 +63,8 @@ func TestDispatch(t *testing.T) {
 		if got == nil || got.Subscription != "sub-1" || got.Attempt != 1 || got.Topic != "t" {
 			t.Errorf("delivery in handler context = %+v", got)
 		}
-		if s := c.EngineStats(); s.Delivered != 1 || s.Failed != 0 || s.InFlight != 0 {
-			t.Errorf("stats %+v", s)
+		if s := c.EngineStats(); s.Delivered != 1 || s.Failed != 0 || s.InFlight != 0 || s.HandlerLatency.Count != 1 {
+			t.Errorf("stats %+v (want one handler call in the latency histogram)", s)
 		}
 		if obs.received != 1 {
 			t.Errorf("MessageReceived called %d times", obs.received)
