@@ -72,6 +72,8 @@ var (
 	_ bus.StatsProvider       = (*CustomMemoryEventBus)(nil)
 	_ bus.EngineStatsProvider = (*CustomMemoryEventBus)(nil)
 	_ bus.Observable          = (*CustomMemoryEventBus)(nil)
+	_ bus.TopicStatsProvider  = (*CustomMemoryEventBus)(nil)
+	_ bus.Flusher             = (*CustomMemoryEventBus)(nil)
 )
 
 // NewCustomMemoryEventBus is the "custom" engine factory. Keys:
@@ -179,6 +181,12 @@ func (c *CustomMemoryEventBus) Stats() (delivered uint64, dropped uint64) { retu
 
 // EngineStats returns the engine's figures.
 func (c *CustomMemoryEventBus) EngineStats() EngineStats { return c.inner.EngineStats() }
+
+// TopicStats returns the per-topic figures of the inner engine.
+func (c *CustomMemoryEventBus) TopicStats() map[string]bus.TopicStats { return c.inner.TopicStats() }
+
+// Flush is a delivery barrier (see bus.Flusher).
+func (c *CustomMemoryEventBus) Flush(ctx context.Context) error { return c.inner.Flush(ctx) }
 
 // SetObserver installs the module's observer.
 func (c *CustomMemoryEventBus) SetObserver(o bus.Observer) { c.inner.SetObserver(o) }
