@@ -16,6 +16,12 @@ if ! command -v redis-server >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
 
+if [ -f test/kinesis/package-lock.json ] && ! command -v npm >/dev/null 2>&1; then
+  echo "test-deps: installing nodejs and npm" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+
 if [ -f test/kinesis/package-lock.json ] && [ ! -d test/kinesis/node_modules/kinesalite ]; then
   echo "test-deps: npm ci in test/kinesis" >&2
   npm ci --no-audit --no-fund --loglevel=error --prefix test/kinesis >/dev/null
