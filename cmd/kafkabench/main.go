@@ -158,7 +158,11 @@ func printRatios(results map[string][]result, counts []int) {
 			fmt.Printf("%d publishers: engine end-to-end = %.2f× raw sarama consume rate\n", n, e2e/rc)
 		}
 		if e2ea, _, ok := med(fmt.Sprintf("engine end-to-end async publish, %d publishers", n)); ok && ok4 {
-			fmt.Printf("%d publishers: engine end-to-end with async publish = %.2f× raw sarama consume rate\n", n, e2ea/rc)
+			fmt.Printf("%d publishers: engine end-to-end with async publish = %.2f× raw sarama consume rate", n, e2ea/rc)
+			if re, _, ok := med("raw sarama end-to-end (AsyncProducer + consumer group)"); ok {
+				fmt.Printf(" (raw sarama end-to-end: %.2f×; engine/raw end-to-end %.2f×)", re/rc, e2ea/re)
+			}
+			fmt.Println()
 		}
 	}
 	ec, eca, ok1 := med("engine Subscribe (backlog)")

@@ -58,6 +58,7 @@ func (b *bench) scenarios(counts []int) []scenario {
 	out = append(out,
 		scenario{"raw sarama AsyncProducer pipelined (ceiling)", b.rawAsync},
 		scenario{"raw sarama consumer group (backlog)", b.rawConsume},
+		scenario{"raw sarama end-to-end (AsyncProducer + consumer group)", b.rawEndToEnd},
 		scenario{"engine Subscribe (backlog)", func(r int) (result, error) { return b.engineConsume(r, false) }},
 		scenario{"engine SubscribeAsync (backlog)", func(r int) (result, error) { return b.engineConsume(r, true) }},
 	)
@@ -332,9 +333,16 @@ type countingHandler struct {
 	count  *atomic.Int64
 	target int64
 	done   func()
+	ready  chan struct{} // closed at the first Setup (nil: not needed)
+	once   sync.Once
 }
 
-func (h *countingHandler) Setup(sarama.ConsumerGroupSession) error   { return nil }
+func (h *countingHandler) Setup(sarama.ConsumerGroupSession) error {
+	if h.ready != nil {
+		h.once.Do(func() { close(h.ready) })
+	}
+	return nil
+}
 func (h *countingHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
 func (h *countingHandler) ConsumeClaim(s sarama.ConsumerGroupSession, c sarama.ConsumerGroupClaim) error {
 	for m := range c.Messages() {
@@ -426,5 +434,74 @@ func (b *bench) endToEnd(round, n int, async bool) (result, error) {
 		case <-time.After(5 * time.Minute):
 			return fmt.Errorf("only %d of %d events handled", count.Load(), target)
 		}
+	})
+}
+
+// rawEndToEnd: a sarama consumer group on a fresh topic (joined first),
+// then an AsyncProducer fed as fast as it accepts; from the first send to
+// the last record consumed. The raw counterpart of the engine's
+// end-to-end with async publish.
+func (b *bench) rawEndToEnd(round int) (result, error) {
+	topic := fmt.Sprintf("raw-e2e-%d", round)
+	if err := b.createTopic(topic); err != nil {
+		return result{}, err
+	}
+	pcfg, ccfg, err := b.engineConfig(nil).Sarama()
+	if err != nil {
+		return result{}, err
+	}
+	ccfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	g, err := sarama.NewConsumerGroup(b.addrs, fmt.Sprintf("raw-e2e-%d", round), ccfg)
+	if err != nil {
+		return result{}, err
+	}
+	defer g.Close()
+	p, err := sarama.NewAsyncProducer(b.addrs, pcfg)
+	if err != nil {
+		return result{}, err
+	}
+	defer func() {
+		p.AsyncClose()
+		for range p.Successes() {
+		}
+	}()
+	go func() {
+		for range p.Errors() {
+		}
+	}()
+	var count atomic.Int64
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	h := &countingHandler{count: &count, target: int64(b.events), done: cancel, ready: ready}
+	errc := make(chan error, 1)
+	go func() {
+		for ctx.Err() == nil {
+			if err := g.Consume(ctx, []string{topic}, h); err != nil && ctx.Err() == nil {
+				errc <- err
+				return
+			}
+		}
+		errc <- nil
+	}()
+	select {
+	case <-ready:
+	case err := <-errc:
+		return result{}, fmt.Errorf("consumer group: %v", err)
+	}
+	keys := make([]sarama.StringEncoder, 256)
+	for i := range keys {
+		keys[i] = sarama.StringEncoder(keyOf(i))
+	}
+	value := sarama.ByteEncoder(rawPayload)
+	return measure(b.events, func() error {
+		go func() {
+			for range p.Successes() {
+			}
+		}()
+		for i := 0; i < b.events; i++ {
+			p.Input() <- &sarama.ProducerMessage{Topic: topic, Key: keys[i%256], Value: value, Headers: ceHeaders}
+		}
+		return <-errc
 	})
 }
