@@ -99,6 +99,10 @@ func (w *world) registerCommonSteps(sc *godog.ScenarioContext) {
 		return nil
 	})
 	sc.Step(`^the environment variable "([^"]+)" is "([^"]*)"$`, func(name, value string) error {
+		value, err := w.expand(value)
+		if err != nil {
+			return err
+		}
 		w.setenv(name, value)
 		return nil
 	})
