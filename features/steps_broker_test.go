@@ -17,7 +17,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 )
 
-func (w *world) registerBrokerSteps(sc *godog.ScenarioContext) {
+func (w *world) registerBrokerSteps(sc stepRegistrar) {
 	var proc *consumerProcess
 	var killedGot []string
 

@@ -54,7 +54,7 @@ func payloadsFor(topic string, n int) []string {
 	return out
 }
 
-func (w *world) registerCommonSteps(sc *godog.ScenarioContext) {
+func (w *world) registerCommonSteps(sc stepRegistrar) {
 	// Applications.
 	sc.Step(`^an application configured with:$`, func(doc *godog.DocString) error {
 		_, err := w.newApp(mainApp, doc.Content, false)

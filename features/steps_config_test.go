@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/switchyard-go/eventbus"
 )
 
-func (w *world) registerConfigSteps(sc *godog.ScenarioContext) {
+func (w *world) registerConfigSteps(sc stepRegistrar) {
 	sc.Step(`^initialising the application is attempted$`, func() error {
 		a, err := w.app(mainApp)
 		if err != nil {

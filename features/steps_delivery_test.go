@@ -7,8 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/cucumber/godog"
 )
 
 // backgroundPublisher publishes a fixed list of events on its own
@@ -19,7 +17,7 @@ type backgroundPublisher struct {
 	err      error // set before done is closed
 }
 
-func (w *world) registerDeliverySteps(sc *godog.ScenarioContext) {
+func (w *world) registerDeliverySteps(sc stepRegistrar) {
 	var bg *backgroundPublisher
 
 	sc.Step(`^(\d+) events are published to "([^"]+)" in the background$`, func(n int, topic string) error {

@@ -62,7 +62,7 @@ type backgroundPublishers struct {
 	accepted atomic.Int64
 }
 
-func (w *world) registerModuleSteps(sc *godog.ScenarioContext) {
+func (w *world) registerModuleSteps(sc stepRegistrar) {
 	var (
 		consumers  = map[string]*consumerModule{}
 		pubs       *backgroundPublishers

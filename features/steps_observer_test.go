@@ -31,7 +31,7 @@ func (w *world) observed() (*eventLog, error) {
 	return a.observed, nil
 }
 
-func (w *world) registerObserverSteps(sc *godog.ScenarioContext) {
+func (w *world) registerObserverSteps(sc stepRegistrar) {
 	sc.Step(`^the observer saw (\d+) "([^"]+)" events?$`, func(n int, typ string) error {
 		log, err := w.observed()
 		if err != nil {

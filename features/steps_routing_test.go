@@ -7,12 +7,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cucumber/godog"
-
 	"github.com/switchyard-go/eventbus"
 )
 
-func (w *world) registerRoutingSteps(sc *godog.ScenarioContext) {
+func (w *world) registerRoutingSteps(sc stepRegistrar) {
 	routedTo := func(app, topic, want string) error {
 		a, err := w.app(app)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -81,13 +82,49 @@ func (w *world) register(sc *godog.ScenarioContext) {
 	sc.After(func(ctx context.Context, _ *godog.Scenario, _ error) (context.Context, error) {
 		return ctx, w.cleanup()
 	})
-	w.registerCommonSteps(sc)
-	w.registerModuleSteps(sc)
-	w.registerRoutingSteps(sc)
-	w.registerDeliverySteps(sc)
-	w.registerObserverSteps(sc)
-	w.registerConfigSteps(sc)
-	w.registerBrokerSteps(sc)
+	steps := expandingSteps{sc: sc, w: w}
+	w.registerCommonSteps(steps)
+	w.registerModuleSteps(steps)
+	w.registerRoutingSteps(steps)
+	w.registerDeliverySteps(steps)
+	w.registerObserverSteps(steps)
+	w.registerConfigSteps(steps)
+	w.registerBrokerSteps(steps)
+}
+
+// stepRegistrar is where step definitions are registered.
+type stepRegistrar interface {
+	Step(expr, stepFunc any)
+}
+
+// expandingSteps registers step functions whose string arguments have
+// their ${NAME} placeholders replaced first, so that a scenario can write
+// a topic as "jobs.${UNIQUE}". Every step function returns an error.
+type expandingSteps struct {
+	sc *godog.ScenarioContext
+	w  *world
+}
+
+func (s expandingSteps) Step(expr, stepFunc any) {
+	fn := reflect.ValueOf(stepFunc)
+	t := fn.Type()
+	if t.NumOut() != 1 || t.Out(0) != reflect.TypeFor[error]() {
+		panic(fmt.Sprintf("step %v must return exactly an error", expr))
+	}
+	wrapped := reflect.MakeFunc(t, func(args []reflect.Value) []reflect.Value {
+		for i, a := range args {
+			if a.Kind() != reflect.String {
+				continue
+			}
+			v, err := s.w.expand(a.String())
+			if err != nil {
+				return []reflect.Value{reflect.ValueOf(&err).Elem()}
+			}
+			args[i] = reflect.ValueOf(v).Convert(a.Type())
+		}
+		return fn.Call(args)
+	})
+	s.sc.Step(expr, wrapped.Interface())
 }
 
 // snapshotHandled records what every subscriber had handled, right after
