@@ -18,7 +18,7 @@ func TestConfigDefaults(t *testing.T) {
 	c := b.Config()
 	wantShards := min(max(1, runtime.GOMAXPROCS(0)/2), 8)
 	if c.Shards != wantShards || c.RingSize != defaultRingSize || c.BatchMaxEvents != 256 ||
-		c.Backpressure != BackpressureBlock || c.SpinWindow.Std() != 20*time.Microsecond ||
+		c.Backpressure != BackpressureBlock || c.SpinWindow.Std() != 50*time.Microsecond ||
 		c.AsyncQueueSize != 1024 || c.UnsubscribeWait.Std() != time.Second || c.StopGrace.Std() != time.Second {
 		t.Errorf("defaults = %+v", c)
 	}
