@@ -129,7 +129,7 @@ func main() {
 }
 
 func printRatios(results map[string][]result, counts []int) {
-	med := func(name string) (float64, float64, bool) {
+	medOne := func(name string) (float64, float64, bool) {
 		rs := results[name]
 		if len(rs) == 0 {
 			return 0, 0, false
@@ -143,6 +143,15 @@ func printRatios(results map[string][]result, counts []int) {
 		slices.Sort(allocs)
 		return median(rates), median(allocs), true
 	}
+	med := func(name string) (float64, float64, bool) {
+		r, a, ok := medOne(name)
+		if name == "raw sarama consumer group (backlog)" {
+			if r2, a2, ok2 := medOne(name[:len(name)-1] + ", again)"); ok2 && (!ok || r2 > r) {
+				return r2, a2, true
+			}
+		}
+		return r, a, ok
+	}
 	for _, n := range counts {
 		e, ea, ok1 := med(fmt.Sprintf("engine publish, %d publishers", n))
 		r, ra, ok2 := med(fmt.Sprintf("raw sarama SyncProducer, %d publishers", n))
@@ -153,7 +162,7 @@ func printRatios(results map[string][]result, counts []int) {
 			fmt.Printf("%d publishers: engine publish = %.2f× raw sarama SyncProducer sending the same headers\n", n, e/rh)
 		}
 		e2e, _, ok3 := med(fmt.Sprintf("engine end-to-end, %d publishers", n))
-		rc, _, ok4 := med("raw sarama consumer group (backlog)")
+		rc, _, ok4 := med("raw sarama consumer group (backlog)") // the better of its two runs
 		if ok3 && ok4 {
 			fmt.Printf("%d publishers: engine end-to-end = %.2f× raw sarama consume rate\n", n, e2e/rc)
 		}

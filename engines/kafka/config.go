@@ -152,8 +152,9 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Validate reports every invalid field of c (after defaults), each naming
-// the key and the value; the error wraps ErrInvalidConfig. It also checks
+// Validate reports the first invalid field of c (after defaults), naming
+// the key and the value (all unknown keys of one map are reported
+// together); the error wraps ErrInvalidConfig. It also checks
 // the producer, consumer and security maps by building the sarama
 // configuration from them.
 func (c Config) Validate() error {
