@@ -13,6 +13,7 @@ import (
 func TestMultiEngineRoutesUsersInProcessAndOrdersThroughRedis(t *testing.T) {
 	r := testinfra.StartRedis(t)
 	out := runExample(t, "multi-engine", 2*time.Minute, "-redis", r.URL())
+	t.Log("\n" + out)
 	for _, want := range []string{
 		"route: user.created  -> inproc",
 		"route: order.placed  -> durable",
