@@ -119,3 +119,17 @@ Feature: The Kafka engine against a real Kafka protocol broker
     And "dead-letters" received a dead letter with deadLetterTopic = "payment.captured"
     And "payments" receives 3 events
     And the engine "stream" counted 1 dead-lettered event and 2 retries
+
+  Scenario: Without autoCreateTopics, publishing to a topic that does not exist fails, naming it
+    Given an application configured with:
+      """
+      eventbus:
+        engines:
+          - name: stream
+            type: kafka
+            config:
+              brokers: ["${KAFKA_BROKERS}"]
+      """
+    And the application is started
+    When publishing to "missing.${UNIQUE}" is attempted
+    Then it fails with "kafka engine: publish topic \"missing.${UNIQUE}\": kafka topic does not exist (create it, or set autoCreateTopics: true)"

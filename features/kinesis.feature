@@ -146,3 +146,16 @@ Feature: The Kinesis engine against kinesalite
     And "dead-letters" received a dead letter with deadLetterTopic = "payment.captured"
     And "payments" receives 3 events
     And the engine "stream" counted 1 dead-lettered event and 2 retries
+
+  Scenario: Without createStream, a stream that does not exist fails Start, naming it
+    Given an application configured with:
+      """
+      eventbus:
+        engines:
+          - name: stream
+            type: kinesis
+            config: {endpoint: "${KINESIS_ENDPOINT}", region: us-east-1, accessKeyId: local, secretAccessKey: local,
+                     streamName: "missing-${UNIQUE}"}
+      """
+    When starting the application "main" is attempted
+    Then it fails with "kinesis stream not found: \"missing-${UNIQUE}\" (set createStream to create it with shardCount 1 shards)"

@@ -109,6 +109,23 @@ Feature: The event bus as a module of a modular application
       | setting     | value |
       | workerCount | 9     |
 
+  Scenario: The bare <NAME> is read last, so an unrelated variable can configure the bus
+    modular's env feeder falls back to the variable without any prefix, so
+    a WORKER_COUNT or ENGINE meant for something else is picked up when
+    neither EVENTBUS_<NAME> nor <NAME>_EVENTBUS is set.
+
+    Given the environment variable "WORKER_COUNT" is "6"
+    And an application configured with:
+      """
+      eventbus:
+        engine: memory
+        workerCount: 2
+      """
+    When the application is initialised
+    Then the engine "default" runs with:
+      | setting     | value |
+      | workerCount | 6     |
+
   Scenario: EVENTBUS_<NAME> wins over <NAME>_EVENTBUS
     Given the environment variable "WORKER_COUNT_EVENTBUS" is "9"
     And the environment variable "EVENTBUS_WORKER_COUNT" is "4"

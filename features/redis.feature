@@ -134,3 +134,15 @@ Feature: The Redis Streams engine against a real redis-server
     And "dead-letters" received a dead letter with deadLetterTopic = "payment.captured"
     And "payments" receives 3 events
     And the engine "durable" counted 1 dead-lettered event and 2 retries
+
+  Scenario: Starting without a reachable redis-server fails, naming the engine and the address
+    Given an application configured with:
+      """
+      eventbus:
+        engines:
+          - name: durable
+            type: redis
+            config: {url: "redis://127.0.0.1:1/0"}
+      """
+    When starting the application "main" is attempted
+    Then it fails with "start engine \"durable\" (redis): redis engine: start: redis unreachable at redis://127.0.0.1:1/0"
