@@ -35,8 +35,9 @@ import (
 //go:embed config.yaml
 var configYAML []byte
 
-// order is the payload. Kafka carries it as JSON, so handlers receive a
-// map[string]any.
+// order is the payload. Kafka carries it as JSON, so handlers receive the
+// decoded JSON (a map[string]any); broker.DecodePayload turns it back into
+// an order.
 type order struct {
 	ID       int     `json:"id"`
 	Customer string  `json:"customer"`
@@ -99,29 +100,31 @@ func run(brokers string) error {
 	var (
 		mu       sync.Mutex
 		handled  int
-		lastByID = map[string]float64{} // customer -> last order id seen
+		lastByID = map[string]int{} // customer -> last order id seen
 		outOfSeq []string
 		dead     []string
 	)
 	// Subscribe returns once the consumer group's start offsets are
 	// committed: every order published afterwards is delivered.
 	_, err = bus.Subscribe(ctx, "order.placed", func(ctx context.Context, e eventbus.Event) error {
-		o := e.Payload.(map[string]any)
+		o, err := broker.DecodePayload[order](e)
+		if err != nil {
+			return err // retried, then dead-lettered
+		}
 		d, _ := broker.DeliveryFrom(ctx) // the record: "topic/partition/offset", attempt
-		if o["amount"].(float64) < 0 {
-			fmt.Printf("  refused order %v of %v (attempt %d)\n", o["id"], o["customer"], d.Attempt)
-			return fmt.Errorf("negative amount %v", o["amount"])
+		if o.Amount < 0 {
+			fmt.Printf("  refused order %d of %s (attempt %d)\n", o.ID, o.Customer, d.Attempt)
+			return fmt.Errorf("negative amount %v", o.Amount)
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		c := o["customer"].(string)
-		if id := o["id"].(float64); id < lastByID[c] {
-			outOfSeq = append(outOfSeq, fmt.Sprint(id))
+		if o.ID < lastByID[o.Customer] {
+			outOfSeq = append(outOfSeq, fmt.Sprint(o.ID))
 		} else {
-			lastByID[c] = id
+			lastByID[o.Customer] = o.ID
 		}
 		handled++
-		fmt.Printf("  handled order %v of %-5v record %s\n", o["id"], c, d.EntryID)
+		fmt.Printf("  handled order %d of %-5s record %s\n", o.ID, o.Customer, d.EntryID)
 		return nil
 	})
 	if err != nil {

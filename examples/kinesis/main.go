@@ -34,6 +34,13 @@ import (
 //go:embed config.yaml
 var configYAML []byte
 
+// reading is the payload of sensor events.
+type reading struct {
+	Sensor string  `json:"sensor"`
+	N      int     `json:"n"`
+	Value  float64 `json:"value"`
+}
+
 func main() {
 	def := os.Getenv("EVENTBUS_EXTERNAL_BROKER_URL")
 	if def == "" {
@@ -88,17 +95,20 @@ func run(endpoint string) error {
 	var (
 		mu      sync.Mutex
 		handled int
-		last    = map[string]float64{} // sensor -> last reading number
+		last    = map[string]int{} // sensor -> last reading number
 		order   = true
 	)
 	// A wildcard subscription: the topics sensor.temperature and
 	// sensor.pressure travel in the same stream.
 	_, err = bus.Subscribe(ctx, "sensor.*", func(ctx context.Context, e eventbus.Event) error {
-		r := e.Payload.(map[string]any) // JSON on the wire: a map comes back
-		d, _ := broker.DeliveryFrom(ctx)
+		r, err := broker.DecodePayload[reading](e) // JSON on the wire: decode it back
+		if err != nil {
+			return err
+		}
+		d, _ := broker.DeliveryFrom(ctx) // EntryID: the record's sequence number
 		mu.Lock()
 		defer mu.Unlock()
-		s, n := r["sensor"].(string), r["n"].(float64)
+		s, n := r.Sensor, r.N
 		if n <= last[s] {
 			order = false
 		}
@@ -116,8 +126,8 @@ func run(endpoint string) error {
 			if s == "pump" {
 				topic = "sensor.pressure"
 			}
-			reading := map[string]any{"sensor": s, "n": n, "value": 20 + n}
-			if err := bus.Publish(eventbus.WithPartitionKey(ctx, s), topic, reading); err != nil {
+			r := reading{Sensor: s, N: n, Value: 20.5 + float64(n)}
+			if err := bus.Publish(eventbus.WithPartitionKey(ctx, s), topic, r); err != nil {
 				return fmt.Errorf("publish: %w", err)
 			}
 		}
