@@ -32,7 +32,7 @@ Feature: The Redis Streams engine against a real redis-server
     When the application publishes {"id": 7, "items": ["book", "pen"]} with metadata tenant = "acme" to "order.placed"
     Then "orders" receives {"id": 7, "items": ["book", "pen"]} with metadata tenant = "acme"
     And "audit" receives {"id": 7, "items": ["book", "pen"]} with metadata tenant = "acme"
-    And Redis holds 1 entries in the stream "switchyard:order.placed"
+    And Redis holds 1 entry in the stream "switchyard:order.placed"
 
   Scenario: Events published while a consumer is stopped reach it when it starts again
     Given an application "shop" configured with:

@@ -106,7 +106,7 @@ func (w *world) registerBrokerSteps(sc stepRegistrar) {
 	})
 
 	// What the broker holds.
-	sc.Step(`^Redis holds (\d+) entries in the stream "([^"]+)"$`, func(n int, stream string) error {
+	sc.Step(`^Redis holds (\d+) entr(?:y|ies) in the stream "([^"]+)"$`, func(n int, stream string) error {
 		stream, err := w.expand(stream)
 		if err != nil {
 			return err

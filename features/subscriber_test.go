@@ -21,15 +21,13 @@ type subscriber struct {
 	topic string
 	sub   eventbus.Subscription
 
-	mu         sync.Mutex
-	calls      []call
-	failOn     map[string]string // payload -> error message
-	failAll    string            // non-empty: every call fails with it
-	panicOn    map[string]bool
-	delay      time.Duration
-	gate       chan struct{} // non-nil: calls wait until it is closed
-	onFirst    func()        // run (once) before the first call returns
-	onFirstRun sync.Once
+	mu      sync.Mutex
+	calls   []call
+	failOn  map[string]string // payload -> error message
+	failAll string            // non-empty: every call fails with it
+	panicOn map[string]bool
+	delay   time.Duration
+	gate    chan struct{} // non-nil: calls wait until it is closed
 
 	inFlight, maxInFlight atomic.Int64
 }
@@ -82,16 +80,13 @@ func (s *subscriber) handle(ctx context.Context, e eventbus.Event) error {
 		c.redelivered, c.attempt = d.Redelivered, d.Attempt
 	}
 	s.mu.Lock()
-	gate, delay, onFirst := s.gate, s.delay, s.onFirst
+	gate, delay := s.gate, s.delay
 	failMsg, fail := s.failOn[payload]
 	if !fail && s.failAll != "" {
 		failMsg, fail = s.failAll, true
 	}
 	panics := s.panicOn[payload]
 	s.mu.Unlock()
-	if onFirst != nil {
-		s.onFirstRun.Do(onFirst)
-	}
 	if gate != nil {
 		select {
 		case <-gate:

@@ -51,9 +51,8 @@ type world struct {
 
 	attempts []attempt // outcomes of the last step that "tries" to publish
 
-	lastErr     error         // the outcome of the last step that "tries" something
-	lastElapsed time.Duration // how long that call took
-	published   publishLog
+	lastErr   error // the outcome of the last step that "tries" something
+	published publishLog
 }
 
 func newWorld(env *featureEnv) *world {

@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/eventbustest"
 )
@@ -32,3 +34,5 @@ func TestMailboxFactoryRejectsUnknownKeysAndBadValues(t *testing.T) {
 		t.Errorf("AsyncLimit = %d, want 2", got)
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
