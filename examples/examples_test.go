@@ -5,22 +5,76 @@ package examples_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	builds.cleanup()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left after the tests:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// binaries holds the example binaries, each built once per test run.
+type binaries struct {
+	sync.Mutex
+	dir  string
+	bins map[string]string
+}
+
+var builds = &binaries{bins: map[string]string{}}
+
+// cleanup removes the binaries.
+func (b *binaries) cleanup() {
+	b.Lock()
+	defer b.Unlock()
+	if b.dir != "" {
+		_ = os.RemoveAll(b.dir)
+	}
+}
+
+// build returns the binary of ./<name>, building it on first use.
+func build(t *testing.T, name string) string {
+	t.Helper()
+	builds.Lock()
+	defer builds.Unlock()
+	if bin, ok := builds.bins[name]; ok {
+		return bin
+	}
+	if builds.dir == "" {
+		dir, err := os.MkdirTemp("", "examples-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		builds.dir = dir
+	}
+	bin := filepath.Join(builds.dir, name)
+	if out, err := exec.Command("go", "build", "-o", bin, "./"+name).CombinedOutput(); err != nil {
+		t.Fatalf("go build ./examples/%s: %v\n%s", name, err, out)
+	}
+	builds.bins[name] = bin
+	return bin
+}
 
 // runExample builds ./<name> and runs it with args, failing the test if
 // it does not exit 0 within the timeout. It returns the combined output.
 func runExample(t *testing.T, name string, timeout time.Duration, args ...string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	build := exec.Command("go", "build", "-o", bin, "./"+name)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./examples/%s: %v\n%s", name, err, out)
-	}
+	bin := build(t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
@@ -35,11 +89,7 @@ func runExample(t *testing.T, name string, timeout time.Duration, args ...string
 // status within the timeout (examples that must refuse a bad setup).
 func runExampleFailing(t *testing.T, name string, timeout time.Duration, args ...string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), name)
-	build := exec.Command("go", "build", "-o", bin, "./"+name)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./examples/%s: %v\n%s", name, err, out)
-	}
+	bin := build(t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, bin, args...).CombinedOutput()
