@@ -146,3 +146,26 @@ Feature: The Redis Streams engine against a real redis-server
       """
     When starting the application "main" is attempted
     Then it fails with "start engine \"durable\" (redis): redis engine: start: redis unreachable at redis://127.0.0.1:1/0"
+
+  Scenario: Handler failures on Redis reach the application's observers as message.failed
+    Given an observable application configured with:
+      """
+      eventbus:
+        engines:
+          - name: durable
+            type: redis
+            config: {url: "${REDIS_URL}", keyPrefix: "${UNIQUE}:", maxRetries: -1}
+      """
+    And the application is started
+    And a subscriber "payments" on "payment.captured"
+    And "payments" fails on every payload with "card declined"
+    And a subscriber "dead-letters" on "dlq.payment.captured"
+    When 1 event is published to "payment.captured"
+    Then "dead-letters" receives 1 event
+    And the observer saw 1 "message.failed" event
+    And the "message.failed" event carries:
+      | key    | value            |
+      | topic  | payment.captured |
+      | engine | durable          |
+      | stage  | handle           |
+      | error  | card declined    |
