@@ -22,6 +22,11 @@ type Latencies struct {
 // subscriber records time.Since(CreatedAt) (monotonic). The first 10% of
 // the samples are discarded as warm-up.
 func Latency(newBus func() (bus.EventBus, error), rate int, dur time.Duration) (Latencies, error) {
+	return LatencyN(newBus, rate, max(10, int(float64(rate)*dur.Seconds())))
+}
+
+// LatencyN is Latency for n events.
+func LatencyN(newBus func() (bus.EventBus, error), rate, n int) (Latencies, error) {
 	b, err := newBus()
 	if err != nil {
 		return Latencies{}, err
@@ -31,7 +36,6 @@ func Latency(newBus func() (bus.EventBus, error), rate int, dur time.Duration) (
 		return Latencies{}, err
 	}
 	defer b.Stop(ctx)
-	n := int(float64(rate) * dur.Seconds())
 	samples := make([]time.Duration, 0, n)
 	done := make(chan struct{})
 	_, err = b.Subscribe(ctx, Topic, func(_ context.Context, e bus.Event) error {
