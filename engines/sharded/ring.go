@@ -33,17 +33,21 @@ import (
 //   - slot.seq: a producer fills the slot of position p, then stores
 //     seq = p+1 (publish). The consumer reads slot p only after loading
 //     seq == p+1, which orders the slot write before the read.
-//   - head: positions below head are free for producers. The consumer
-//     stores it once per batch, after the batch was handed to every
-//     subscriber (in place, so producers cannot overwrite a slot that is
-//     being delivered). In drop-oldest mode producers may advance head too,
-//     to evict the oldest event; that mode copies each batch out of the
-//     ring under readMu (held by the consumer only while copying, and by
-//     an evicting producer), so eviction never races with a read.
+//   - head: positions below head are free for producers. The worker
+//     copies a batch of published events out of the ring into its own
+//     buffer, then stores head once for the whole batch, before any
+//     handler runs: producers get the slots back while the batch is being
+//     delivered. In drop-oldest mode producers may advance head too, to
+//     evict the oldest event; in that mode the worker copies (and clears)
+//     under readMu, which evicting producers only TryLock, so eviction
+//     never races with the copy and never queues the worker behind them.
 //   - done: positions below done were dispatched or dropped. Flush waits
 //     for done to pass the tail it saw.
-//   - headCache: producers' last view of head, so that a producer reads
-//     the consumer's line only when the ring looks full.
+//   - headCache: an older value of head, so that a producer reads the
+//     worker's line only when the ring looks full. It only moves forward
+//     (CAS), and room is computed from it only when tail >= headCache
+//     (see tryClaim): a stale, backwards value once let two producers
+//     claim the same slot.
 //
 // Parking: an idle consumer spins for SpinWindow, then stores sleeping=1,
 // re-checks its next slot and parks on wake. A producer stores seq, then
