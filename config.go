@@ -40,8 +40,9 @@ type EventBusConfig struct {
 	// Default: DefaultEngineType.
 	Engine string `json:"engine,omitempty" yaml:"engine,omitempty" validate:"omitempty,oneof=memory redis kafka kinesis" env:"ENGINE"`
 
-	// MaxEventQueueSize bounds queued events: the memory engine's async
-	// pool queue, the sharded engine's ring. Must be >= 1. Default: 1000.
+	// MaxEventQueueSize bounds the queue of async work (the memory and
+	// sharded engines' worker-pool queue; the sharded engine's rings are
+	// sized by its own ringSize key). Must be >= 1. Default: 1000.
 	MaxEventQueueSize int `json:"maxEventQueueSize,omitempty" yaml:"maxEventQueueSize,omitempty" validate:"omitempty,min=1" env:"MAX_EVENT_QUEUE_SIZE"`
 
 	// DefaultEventBufferSize is each memory-engine subscription's queue.

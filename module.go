@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/GoCodeAlone/modular"
 )
@@ -175,13 +174,14 @@ func (m *EventBusModule) Constructor() modular.ModuleConstructor {
 // GetRouter returns the router built by Init (nil before Init).
 func (m *EventBusModule) GetRouter() *EngineRouter { return m.router }
 
-// Publish publishes payload on topic: it builds an Event with CreatedAt =
-// now and routes it. To set Metadata, use GetRouter().Publish or
+// Publish publishes payload on topic: it builds an Event and routes it;
+// the engine sets CreatedAt (the sharded engine stamps a batch at once,
+// see its stampAtPublish option). To set Metadata, use GetRouter().Publish or
 // PublishEvent; to set a partition key, use WithPartitionKey(ctx, key).
 // The publish path does not allocate when no observer wants
 // per-message events.
 func (m *EventBusModule) Publish(ctx context.Context, topic string, payload interface{}) error {
-	return m.PublishEvent(ctx, Event{Topic: topic, Payload: payload, CreatedAt: time.Now()})
+	return m.PublishEvent(ctx, Event{Topic: topic, Payload: payload})
 }
 
 // PublishEvent publishes a complete Event (Metadata included) through the
