@@ -134,3 +134,45 @@ func TestEngineStatsAdd(t *testing.T) {
 		t.Fatalf("Add = %+v", s)
 	}
 }
+
+func TestTopicRegistry(t *testing.T) {
+	var r TopicRegistry
+	if !r.Add("b") || r.Add("b") || !r.Add("a") {
+		t.Fatal("Add should report only the first subscription of a pattern")
+	}
+	if got := r.Topics(); len(got) != 2 || got[0] != "a" || got[1] != "b" || r.Count("b") != 2 {
+		t.Fatalf("Topics = %v, Count(b) = %d", got, r.Count("b"))
+	}
+	if r.Remove("b") || !r.Remove("b") || r.Remove("b") || r.Remove("never") {
+		t.Fatal("Remove should report only the last subscription of a pattern")
+	}
+	if r.Count("b") != 0 || len(r.Topics()) != 1 {
+		t.Fatalf("after removal: Count(b) = %d, Topics = %v", r.Count("b"), r.Topics())
+	}
+}
+
+type countingObserver struct{ created, deleted int }
+
+func (o *countingObserver) TopicCreated(string)                                 { o.created++ }
+func (o *countingObserver) TopicDeleted(string)                                 { o.deleted++ }
+func (o *countingObserver) MessageFailed(context.Context, Event, string, error) {}
+func (o *countingObserver) MessageReceived(context.Context, Event, string)      {}
+
+func TestObserverSlotResolvesMessageObserverOnce(t *testing.T) {
+	var s ObserverSlot
+	s.TopicCreated("x") // no observer: nothing happens
+	o := &countingObserver{}
+	s.Set(o)
+	if got := s.Load(); got == nil || got.Message == nil {
+		t.Fatal("a MessageObserver should be resolved as such")
+	}
+	s.TopicCreated("x")
+	s.TopicDeleted("x")
+	if o.created != 1 || o.deleted != 1 {
+		t.Fatalf("created %d deleted %d", o.created, o.deleted)
+	}
+	s.Set(nil)
+	if s.Load() != nil {
+		t.Fatal("Set(nil) should remove the observer")
+	}
+}

@@ -83,9 +83,9 @@ func (b *EventBus) poolWorker(r *runState, w *poolWorkerState) {
 // not the time the event waited in a queue.
 func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 	ctx := bus.HandlerContext(env.ctx, r.life)
-	box := b.observer.Load()
-	if box != nil && box.msg != nil {
-		box.msg.MessageReceived(ctx, env.ev, s.id)
+	obs := b.observer.Load()
+	if obs != nil && obs.Message != nil {
+		obs.Message.MessageReceived(ctx, env.ev, s.id)
 	}
 	s.inFlight.Add(1)
 	b.stats.inFlight.Add(1)
@@ -102,8 +102,8 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 		if errors.Is(err, bus.ErrHandlerPanic) {
 			b.stats.panics.Add(1)
 		}
-		if box != nil {
-			box.o.MessageFailed(ctx, env.ev, s.id, err)
+		if obs != nil {
+			obs.Observer.MessageFailed(ctx, env.ev, s.id, err)
 		}
 	}
 	// Last: Flush returns once pending is zero, so everything about this

@@ -24,11 +24,11 @@ type EventBus struct {
 
 	// lifeMu serializes Start and Stop (held while Stop drains).
 	lifeMu sync.Mutex
-	// mu guards subs, topicCount, run and state changes; it is never held
+	// mu guards subs, topics, run and state changes; it is never held
 	// while waiting for handlers, so handlers may (un)subscribe freely.
-	mu         sync.Mutex
-	subs       map[string]*subscription
-	topicCount map[string]int
+	mu     sync.Mutex
+	subs   map[string]*subscription
+	topics bus.TopicRegistry
 	// snapshot is a copy-on-write list of subs read by Publish without
 	// locking.
 	snapshot atomic.Pointer[[]*subscription]
@@ -42,7 +42,7 @@ type EventBus struct {
 	run *runState // the current Start..Stop period, nil while stopped
 
 	rotation atomic.Uint64
-	observer atomic.Pointer[observerBox]
+	observer bus.ObserverSlot
 	stats    counters
 }
 
@@ -76,11 +76,6 @@ type envelope struct {
 	topic *bus.TopicCounters // looked up once per publish
 }
 
-type observerBox struct {
-	o   bus.Observer
-	msg bus.MessageObserver // nil unless o wants per-message calls
-}
-
 // NewEventBus returns a stopped engine configured by cfg (zero fields take
 // their defaults).
 func NewEventBus(cfg Config) (*EventBus, error) {
@@ -88,7 +83,7 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 		return nil, fmt.Errorf("memory engine: %w", err)
 	}
 	cfg.setDefaults()
-	b := &EventBus{cfg: cfg, subs: map[string]*subscription{}, topicCount: map[string]int{}}
+	b := &EventBus{cfg: cfg, subs: map[string]*subscription{}}
 	b.stats.topics.Limit = cfg.TopicLimit
 	b.snapshot.Store(&[]*subscription{})
 	return b, nil
@@ -100,13 +95,7 @@ func (b *EventBus) Config() Config { return b.cfg }
 // SetObserver installs the observer that hears about topics, failures and,
 // if it implements bus.MessageObserver, every delivery. Safe at any time.
 func (b *EventBus) SetObserver(o bus.Observer) {
-	if o == nil {
-		b.observer.Store(nil)
-		return
-	}
-	box := &observerBox{o: o}
-	box.msg, _ = o.(bus.MessageObserver)
-	b.observer.Store(box)
+	b.observer.Set(o)
 }
 
 // Start launches the delivery goroutines of every subscription and the
@@ -202,15 +191,12 @@ func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool)
 	}
 	s := newSubscription(b, topic, handler, async, b.cfg.DefaultEventBufferSize)
 	b.subs[s.id] = s
-	b.topicCount[topic]++
-	first := b.topicCount[topic] == 1
+	first := b.topics.Add(topic)
 	b.publishSnapshotLocked()
 	s.launch(b.run)
 	b.mu.Unlock()
 	if first {
-		if box := b.observer.Load(); box != nil {
-			box.o.TopicCreated(topic)
-		}
+		b.observer.TopicCreated(topic)
 	}
 	return s, nil
 }
@@ -237,17 +223,11 @@ func (b *EventBus) remove(s *subscription) bool {
 		return false
 	}
 	delete(b.subs, s.id)
-	b.topicCount[s.topic]--
-	last := b.topicCount[s.topic] == 0
-	if last {
-		delete(b.topicCount, s.topic)
-	}
+	last := b.topics.Remove(s.topic)
 	b.publishSnapshotLocked()
 	b.mu.Unlock()
 	if last {
-		if box := b.observer.Load(); box != nil {
-			box.o.TopicDeleted(s.topic)
-		}
+		b.observer.TopicDeleted(s.topic)
 	}
 	return true
 }
@@ -267,12 +247,7 @@ func (b *EventBus) publishSnapshotLocked() {
 func (b *EventBus) Topics() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]string, 0, len(b.topicCount))
-	for t := range b.topicCount {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
+	return b.topics.Topics()
 }
 
 // SubscriberCount returns the number of subscriptions on exactly this
@@ -280,5 +255,5 @@ func (b *EventBus) Topics() []string {
 func (b *EventBus) SubscriberCount(topic string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.topicCount[topic]
+	return b.topics.Count(topic)
 }
