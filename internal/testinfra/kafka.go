@@ -1,5 +1,3 @@
-// Package testinfra starts the real servers that the engines' tests run
-// against, on 127.0.0.1 and free ports, and stops them at test cleanup.
 package testinfra
 
 import (
