@@ -113,3 +113,28 @@ func TestApplicationStopDrainsEverythingAccepted(t *testing.T) {
 		t.Fatalf("handled %d of %d accepted deliveries by the time app.Stop returned", got, 2*n)
 	}
 }
+
+func TestCollectMetricsReportsEngineFigures(t *testing.T) {
+	m := newTestModule(t, &EventBusConfig{Engine: "memory"})
+	ctx := context.Background()
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Stop(ctx)
+	if _, err := m.Subscribe(ctx, "m", func(context.Context, Event) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := m.Publish(ctx, "m", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := m.CollectMetrics(ctx).Values
+	if v["delivered_count"] != 3 || v["topic_count"] != 1 || v["subscriber_count"] != 1 ||
+		v["default.published"] != 3 || v["default.handler_calls"] != 3 {
+		t.Fatalf("CollectMetrics = %v", v)
+	}
+}

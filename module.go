@@ -275,7 +275,8 @@ func (m *EventBusModule) EngineStats() map[string]EngineStats {
 
 // CollectMetrics (modular.MetricsProvider) reports delivered_count,
 // dropped_count, topic_count and subscriber_count, and per engine
-// "<engine>.<figure>" for every EngineStats figure.
+// "<engine>.<figure>" for every EngineStats figure, handler latency (calls,
+// mean and p99 in seconds) included.
 func (m *EventBusModule) CollectMetrics(ctx context.Context) modular.ModuleMetrics {
 	values := map[string]float64{}
 	d, x := m.Stats()
@@ -294,6 +295,9 @@ func (m *EventBusModule) CollectMetrics(ctx context.Context) modular.ModuleMetri
 			"failed": float64(s.Failed), "panics": float64(s.Panics), "retried": float64(s.Retried),
 			"dead_lettered": float64(s.DeadLettered), "in_flight": float64(s.InFlight),
 			"queue_depth": float64(s.QueueDepth), "lag": float64(s.Lag),
+			"handler_calls":                float64(s.HandlerLatency.Count),
+			"handler_latency_mean_seconds": s.HandlerLatency.Mean().Seconds(),
+			"handler_latency_p99_seconds":  s.HandlerLatency.Quantile(0.99).Seconds(),
 		} {
 			values[name+"."+k] = v
 		}
