@@ -19,7 +19,7 @@ type batchState struct {
 	evs       []bus.Event
 	ctxs      []context.Context
 	events    int
-	obs       *observerBox
+	obs       *bus.Observers
 	now       time.Time
 	delivered uint64
 	failed    uint64
@@ -110,7 +110,7 @@ func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Eve
 	var obs bus.Observer
 	var msg bus.MessageObserver
 	if bs.obs != nil {
-		obs, msg = bs.obs.o, bs.obs.msg
+		obs, msg = bs.obs.Observer, bs.obs.Message
 	}
 	var delivered, failed uint64
 	i := start

@@ -37,12 +37,12 @@ type EventBus struct {
 	mu         sync.Mutex
 	run        *runState
 	subs       map[string]*subscription
-	topicCount map[string]int
+	topics     bus.TopicRegistry // subscriptions per pattern (Topics, SubscriberCount)
 	nextSeq    uint64
 	shardCount int
 	nextShard  int
 
-	observer atomic.Pointer[observerBox]
+	observer bus.ObserverSlot
 	stats    engineStats
 	async    asyncStats
 }
@@ -59,11 +59,6 @@ type runState struct {
 	shards    []*shard // every shard created in this run (guarded by EventBus.mu)
 }
 
-type observerBox struct {
-	o   bus.Observer
-	msg bus.MessageObserver // nil unless o wants per-message calls
-}
-
 // NewEventBus returns a stopped engine configured by cfg (zero fields
 // take their defaults). An invalid cfg is an error wrapping
 // ErrInvalidConfig that names the field and value.
@@ -76,7 +71,6 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 		cfg:        cfg,
 		seed:       maphash.MakeSeed(),
 		subs:       map[string]*subscription{},
-		topicCount: map[string]int{},
 		shardCount: cfg.Shards,
 	}
 	b.routes.Store(buildRoutes(nil))
@@ -93,15 +87,7 @@ func (b *EventBus) Config() Config { return b.cfg }
 // if it implements bus.MessageObserver, every handler call. It takes
 // effect from the next batch; nil removes it. When none is installed the
 // delivery path costs one nil check per batch.
-func (b *EventBus) SetObserver(o bus.Observer) {
-	if o == nil {
-		b.observer.Store(nil)
-		return
-	}
-	box := &observerBox{o: o}
-	box.msg, _ = o.(bus.MessageObserver)
-	b.observer.Store(box)
-}
+func (b *EventBus) SetObserver(o bus.Observer) { b.observer.Set(o) }
 
 // Start starts one worker per shard and the async pool; existing
 // subscriptions resume. ctx's values (not its cancellation) become the

@@ -60,8 +60,8 @@ func (p *pool) handle(j *asyncJob) {
 	}
 	ctx := handlerCtx(j.ctx, sub.lifeCtx())
 	obs := p.eng.observer.Load()
-	if obs != nil && obs.msg != nil {
-		obs.msg.MessageReceived(ctx, j.ev, sub.id)
+	if obs != nil && obs.Message != nil {
+		obs.Message.MessageReceived(ctx, j.ev, sub.id)
 	}
 	err := callAsync(sub.handler, ctx, j.ev)
 	t.delivered.Add(1)
@@ -71,7 +71,7 @@ func (p *pool) handle(j *asyncJob) {
 			t.panics.Add(1)
 		}
 		if obs != nil {
-			obs.o.MessageFailed(ctx, j.ev, sub.id, err)
+			obs.Observer.MessageFailed(ctx, j.ev, sub.id, err)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package sharded
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,14 +80,11 @@ func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool)
 	s.active.Store(true)
 	s.setLife(b.run.life)
 	b.subs[s.id] = s
-	b.topicCount[topic]++
-	first := b.topicCount[topic] == 1
+	first := b.topics.Add(topic)
 	b.routes.Store(buildRoutes(b.subs))
 	b.mu.Unlock()
 	if first {
-		if o := b.observer.Load(); o != nil {
-			o.o.TopicCreated(topic)
-		}
+		b.observer.TopicCreated(topic)
 	}
 	return s, nil
 }
@@ -127,17 +123,11 @@ func (b *EventBus) remove(s *subscription) bool {
 	}
 	s.active.Store(false)
 	delete(b.subs, s.id)
-	b.topicCount[s.topic]--
-	last := b.topicCount[s.topic] == 0
-	if last {
-		delete(b.topicCount, s.topic)
-	}
+	last := b.topics.Remove(s.topic)
 	b.routes.Store(buildRoutes(b.subs))
 	b.mu.Unlock()
 	if last {
-		if o := b.observer.Load(); o != nil {
-			o.o.TopicDeleted(s.topic)
-		}
+		b.observer.TopicDeleted(s.topic)
 	}
 	return true
 }
@@ -170,12 +160,7 @@ func (s *subscription) waitIdle(ctx context.Context, bound time.Duration) {
 func (b *EventBus) Topics() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]string, 0, len(b.topicCount))
-	for t := range b.topicCount {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
+	return b.topics.Topics()
 }
 
 // SubscriberCount returns the number of subscriptions (sync and async)
@@ -183,5 +168,5 @@ func (b *EventBus) Topics() []string {
 func (b *EventBus) SubscriberCount(topic string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.topicCount[topic]
+	return b.topics.Count(topic)
 }
