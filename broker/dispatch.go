@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
@@ -63,12 +62,9 @@ type Dispatcher struct {
 	retry    RetryPolicy
 	counters *Counters
 	errs     *Errors
-	observer atomic.Pointer[observers]
-}
-
-type observers struct {
-	o   bus.Observer
-	msg bus.MessageObserver
+	// observers holds the bus.Observer, resolved once on SetObserver;
+	// engines also announce topic creation and deletion through it.
+	observers bus.ObserverSlot
 }
 
 // NewDispatcher returns a dispatcher for o (WithDefaults is applied) that
@@ -84,23 +80,20 @@ func (d *Dispatcher) Options() Options { return d.opts }
 
 // SetObserver installs o (nil removes it). Whether o is a
 // bus.MessageObserver is resolved here, once.
-func (d *Dispatcher) SetObserver(o bus.Observer) {
-	if o == nil {
-		d.observer.Store(nil)
-		return
-	}
-	obs := &observers{o: o}
-	obs.msg, _ = o.(bus.MessageObserver)
-	d.observer.Store(obs)
-}
+func (d *Dispatcher) SetObserver(o bus.Observer) { d.observers.Set(o) }
 
 // Observer returns the installed observer, or nil.
 func (d *Dispatcher) Observer() bus.Observer {
-	if obs := d.observer.Load(); obs != nil {
-		return obs.o
+	if obs := d.observers.Load(); obs != nil {
+		return obs.Observer
 	}
 	return nil
 }
+
+// Observers returns the dispatcher's observer slot, through which an
+// engine reports TopicCreated and TopicDeleted (a no-op without an
+// observer). Safe for concurrent use.
+func (d *Dispatcher) Observers() *bus.ObserverSlot { return &d.observers }
 
 // Dispatch runs h for env.Event on subscription subID and returns what to
 // do with the event. ctx is the handler context's parent (the engine's
@@ -119,7 +112,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 	}
 	del.Subscription = subID
 	hctx := WithDelivery(ctx, del)
-	obs := d.observer.Load()
+	obs := d.observers.Load()
 	max := d.retry.Attempts()
 	if d.opts.AckMode == AckManual {
 		max = 1
@@ -154,9 +147,9 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 }
 
 // call runs one handler call with panic recovery, counting and observing.
-func (d *Dispatcher) call(ctx context.Context, obs *observers, subID string, h bus.EventHandler, e bus.Event) error {
-	if obs != nil && obs.msg != nil {
-		obs.msg.MessageReceived(ctx, e, subID)
+func (d *Dispatcher) call(ctx context.Context, obs *bus.Observers, subID string, h bus.EventHandler, e bus.Event) error {
+	if obs != nil && obs.Message != nil {
+		obs.Message.MessageReceived(ctx, e, subID)
 	}
 	d.counters.InFlight.Add(1)
 	start := time.Now()
@@ -170,7 +163,7 @@ func (d *Dispatcher) call(ctx context.Context, obs *observers, subID string, h b
 			d.counters.Panics.Add(1)
 		}
 		if obs != nil {
-			obs.o.MessageFailed(ctx, e, subID, err)
+			obs.Observer.MessageFailed(ctx, e, subID, err)
 		}
 	}
 	return err

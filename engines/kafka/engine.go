@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,25 +42,21 @@ type EventBus struct {
 
 	// lifeMu serializes Start and Stop.
 	lifeMu sync.Mutex
-	// mu guards subs, topicCount and run.
-	mu         sync.Mutex
-	subs       map[string]*subscription
-	topicCount map[string]int
-	run        *runState
+	// mu guards subs, topics and run.
+	mu     sync.Mutex
+	subs   map[string]*subscription
+	topics bus.TopicRegistry // subscriptions per pattern
+	run    *runState
 
 	state atomic.Int32
 	// gate: every Publish holds it shared; Stop takes it exclusively to
 	// wait for the publishes in flight before closing the producer.
 	gate sync.RWMutex
 
-	observer atomic.Pointer[observerBox]
-
 	// lingering counts goroutines of earlier runs that outlived a Stop
 	// whose deadline expired; tests use it to wait for them.
 	lingering sync.WaitGroup
 }
-
-type observerBox struct{ o bus.Observer }
 
 // runState is what one Start creates and its Stop tears down.
 type runState struct {
@@ -98,11 +93,10 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 		return nil, fmt.Errorf("kafka engine: %w", err)
 	}
 	b := &EventBus{
-		set:        set,
-		opts:       set.cfg.Options,
-		codec:      broker.NewCodec(set.cfg.Options),
-		subs:       map[string]*subscription{},
-		topicCount: map[string]int{},
+		set:   set,
+		opts:  set.cfg.Options,
+		codec: broker.NewCodec(set.cfg.Options),
+		subs:  map[string]*subscription{},
 	}
 	b.errs.Engine = "kafka"
 	b.disp = broker.NewDispatcher(b.opts, &b.counters, &b.errs)
@@ -114,14 +108,7 @@ func (b *EventBus) Config() Config { return b.set.cfg }
 
 // SetObserver installs the observer that hears about topics, failures and,
 // if it implements bus.MessageObserver, every delivery. Safe at any time.
-func (b *EventBus) SetObserver(o bus.Observer) {
-	b.disp.SetObserver(o)
-	if o == nil {
-		b.observer.Store(nil)
-		return
-	}
-	b.observer.Store(&observerBox{o: o})
-}
+func (b *EventBus) SetObserver(o bus.Observer) { b.disp.SetObserver(o) }
 
 // SetErrorObserver installs the receiver of the engine's background
 // errors (consumer-group errors, failed asynchronous publishes, failed
@@ -329,13 +316,8 @@ func (b *EventBus) subscriptions() []*subscription {
 // stopped.
 func (b *EventBus) Topics() []string {
 	b.mu.Lock()
-	out := make([]string, 0, len(b.topicCount))
-	for t := range b.topicCount {
-		out = append(out, t)
-	}
-	b.mu.Unlock()
-	slices.Sort(out)
-	return out
+	defer b.mu.Unlock()
+	return b.topics.Topics()
 }
 
 // SubscriberCount returns the number of subscriptions registered with
@@ -343,7 +325,7 @@ func (b *EventBus) Topics() []string {
 func (b *EventBus) SubscriberCount(topic string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.topicCount[topic]
+	return b.topics.Count(topic)
 }
 
 // nopCloseClient keeps ClusterAdmin.Close from closing the control

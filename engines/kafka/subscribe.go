@@ -137,14 +137,11 @@ func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.Even
 		return nil, bus.ErrEventBusNotStarted
 	}
 	b.subs[s.id] = s
-	b.topicCount[topic]++
-	first := b.topicCount[topic] == 1
+	first := b.topics.Add(topic)
 	s.startConsumer(r)
 	b.mu.Unlock()
 	if first {
-		if ob := b.observer.Load(); ob != nil {
-			ob.o.TopicCreated(topic)
-		}
+		b.disp.Observers().TopicCreated(topic)
 	}
 	return s, nil
 }
@@ -169,20 +166,12 @@ func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error 
 	}
 	s.removed.Store(true)
 	delete(b.subs, s.id)
-	last := false
-	if n := b.topicCount[s.topic] - 1; n <= 0 {
-		delete(b.topicCount, s.topic)
-		last = true
-	} else {
-		b.topicCount[s.topic] = n
-	}
+	last := b.topics.Remove(s.topic)
 	cr := s.cur
 	s.cur = nil
 	b.mu.Unlock()
 	if last {
-		if ob := b.observer.Load(); ob != nil {
-			ob.o.TopicDeleted(s.topic)
-		}
+		b.disp.Observers().TopicDeleted(s.topic)
 	}
 	if cr == nil {
 		return nil

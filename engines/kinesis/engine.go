@@ -38,14 +38,14 @@ type EventBus struct {
 	store     checkpoint.Store
 	redisConn *goredis.Client // the Redis store's client, closed by Close
 
-	// lifeMu serializes Start and Stop; mu guards started, subs, byTopic,
+	// lifeMu serializes Start and Stop; mu guards started, subs, topics,
 	// appSlots and the per-run fields, and is never held while waiting
 	// for handlers (a handler may Subscribe or Unsubscribe).
 	lifeMu   sync.Mutex
 	mu       sync.Mutex
 	started  bool
 	subs     map[string]*subscription
-	byTopic  map[string]int
+	topics   bus.TopicRegistry       // subscriptions per pattern
 	appSlots map[string]map[int]bool // applicationName mode: pattern → slots in use
 	life     context.Context         // handler contexts' parent, cancelled when Stop's ctx expires
 	cancel   context.CancelFunc
@@ -108,7 +108,6 @@ func NewEventBus(c Config, opts ...Option) (*EventBus, error) {
 		httpc:    httpc,
 		codec:    broker.NewCodec(c.Options),
 		subs:     map[string]*subscription{},
-		byTopic:  map[string]int{},
 		appSlots: map[string]map[int]bool{},
 		reads:    newReadLimiter(),
 	}

@@ -3,7 +3,6 @@ package kinesis
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -135,14 +134,11 @@ func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.Even
 		return nil, bus.ErrEventBusNotStarted
 	}
 	b.subs[s.id] = s
-	b.byTopic[topic]++
-	first := b.byTopic[topic] == 1
+	first := b.topics.Add(topic)
 	s.start()
 	b.mu.Unlock()
 	if first {
-		if o := b.dispatcher.Observer(); o != nil {
-			o.TopicCreated(topic)
-		}
+		b.dispatcher.Observers().TopicCreated(topic)
 	}
 	return s, nil
 }
@@ -195,11 +191,7 @@ func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error 
 		return nil
 	}
 	delete(b.subs, s.id)
-	b.byTopic[s.topic]--
-	last := b.byTopic[s.topic] == 0
-	if last {
-		delete(b.byTopic, s.topic)
-	}
+	last := b.topics.Remove(s.topic)
 	b.mu.Unlock()
 	s.mu.Lock()
 	s.removed = true
@@ -214,9 +206,7 @@ func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error 
 		close(done)
 	}()
 	if last {
-		if o := b.dispatcher.Observer(); o != nil {
-			o.TopicDeleted(s.topic)
-		}
+		b.dispatcher.Observers().TopicDeleted(s.topic)
 	}
 	select {
 	case <-done:
@@ -231,12 +221,7 @@ func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error 
 func (b *EventBus) Topics() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	out := make([]string, 0, len(b.byTopic))
-	for t := range b.byTopic {
-		out = append(out, t)
-	}
-	slices.Sort(out)
-	return out
+	return b.topics.Topics()
 }
 
 // SubscriberCount returns the subscriptions registered with exactly this
@@ -244,5 +229,5 @@ func (b *EventBus) Topics() []string {
 func (b *EventBus) SubscriberCount(topic string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.byTopic[topic]
+	return b.topics.Count(topic)
 }

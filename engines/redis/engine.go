@@ -36,11 +36,11 @@ type EventBus struct {
 
 	// lifeMu serializes Start and Stop.
 	lifeMu sync.Mutex
-	// mu guards subs, topicCount and run transitions. It is never held
+	// mu guards subs, topics and run transitions. It is never held
 	// across a network call or while waiting for handlers.
-	mu         sync.Mutex
-	subs       map[string]*subscription
-	topicCount map[string]int
+	mu     sync.Mutex
+	subs   map[string]*subscription
+	topics bus.TopicRegistry // subscriptions per pattern
 	// run is the current Start..Stop period; nil while stopped. Publish
 	// reads it under gate.
 	run atomic.Pointer[runState]
@@ -104,10 +104,9 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	}
 	cfg = cfg.withDefaults()
 	b := &EventBus{
-		cfg:        cfg,
-		codec:      broker.NewCodec(cfg.Options),
-		subs:       map[string]*subscription{},
-		topicCount: map[string]int{},
+		cfg:   cfg,
+		codec: broker.NewCodec(cfg.Options),
+		subs:  map[string]*subscription{},
 	}
 	dlq := cfg.Options
 	dlq.MaxPayloadBytes = -1

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -118,14 +117,11 @@ func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.Even
 		return nil, errNotRunning("subscribe")
 	}
 	b.subs[s.id] = s
-	b.topicCount[topic]++
-	first := b.topicCount[topic] == 1
+	first := b.topics.Add(topic)
 	s.start(rs)
 	b.mu.Unlock()
 	if first {
-		if o := b.dispatcher.Observer(); o != nil {
-			o.TopicCreated(topic)
-		}
+		b.dispatcher.Observers().TopicCreated(topic)
 	}
 	return s, nil
 }
@@ -218,19 +214,13 @@ func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error 
 		return nil
 	}
 	delete(b.subs, s.id)
-	b.topicCount[s.topic]--
-	last := b.topicCount[s.topic] == 0
-	if last {
-		delete(b.topicCount, s.topic)
-	}
+	last := b.topics.Remove(s.topic)
 	r := s.cur
 	s.cur = nil
 	rs := b.run.Load()
 	b.mu.Unlock()
 	if last {
-		if o := b.dispatcher.Observer(); o != nil {
-			o.TopicDeleted(s.topic)
-		}
+		b.dispatcher.Observers().TopicDeleted(s.topic)
 	}
 	if r == nil || rs == nil {
 		return nil // stopped: nothing runs; the group stays (see docs)
@@ -281,13 +271,8 @@ func deleteIdleConsumer(ctx context.Context, c *goredis.Client, key, group, cons
 // Topics returns the subscribed topic patterns, sorted.
 func (b *EventBus) Topics() []string {
 	b.mu.Lock()
-	out := make([]string, 0, len(b.topicCount))
-	for t := range b.topicCount {
-		out = append(out, t)
-	}
-	b.mu.Unlock()
-	sort.Strings(out)
-	return out
+	defer b.mu.Unlock()
+	return b.topics.Topics()
 }
 
 // SubscriberCount returns the number of subscriptions with exactly this
@@ -295,7 +280,7 @@ func (b *EventBus) Topics() []string {
 func (b *EventBus) SubscriberCount(topic string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.topicCount[topic]
+	return b.topics.Count(topic)
 }
 
 // start launches the subscription's goroutines for run rs. Called with
