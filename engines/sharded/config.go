@@ -112,6 +112,11 @@ type Config struct {
 	// call of the subscription in flight. Default: 1s.
 	UnsubscribeWait bus.Duration `json:"unsubscribeWait"`
 
+	// TopicLimit is the number of distinct published topics counted
+	// apart in TopicStats; later topics are counted under bus.OtherTopic
+	// so that memory stays bounded. Default: 256 (bus.DefaultTopicLimit).
+	TopicLimit int `json:"topicLimit"`
+
 	// StopGrace bounds how long Stop, after its ctx expired and handler
 	// contexts were cancelled, still waits for the workers to count the
 	// stranded events and exit. Default: 1s.
@@ -176,6 +181,9 @@ func (c Config) withDefaults() Config {
 	if c.StopGrace == 0 {
 		c.StopGrace = bus.Duration(time.Second)
 	}
+	if c.TopicLimit == 0 {
+		c.TopicLimit = bus.DefaultTopicLimit
+	}
 	return c
 }
 
@@ -208,6 +216,8 @@ func (c Config) Validate() error {
 		return bad("unsubscribeWait", c.UnsubscribeWait.Std(), "must be >= 0")
 	case c.StopGrace < 0:
 		return bad("stopGrace", c.StopGrace.Std(), "must be >= 0")
+	case c.TopicLimit < 0:
+		return bad("topicLimit", c.TopicLimit, "must be >= 1")
 	}
 	switch c.Backpressure {
 	case "", BackpressureBlock, BackpressureTimeout, BackpressureDropNewest, BackpressureDropOldest:

@@ -74,11 +74,12 @@ func (s *shard) dispatch(evs []bus.Event, ctxs []context.Context) {
 			j++
 		}
 		r := s.cache.resolve(topic)
+		r.tc.Published.Add(uint64(j - i))
 		for _, sub := range r.sync {
-			s.runSync(sub, evs[i:j], ctxs[i:j])
+			s.runSync(sub, r.tc, evs[i:j], ctxs[i:j])
 		}
 		for _, sub := range r.async {
-			s.enqueue(sub, evs[i:j], ctxs[i:j])
+			s.enqueue(sub, r.tc, evs[i:j], ctxs[i:j])
 		}
 		i = j
 	}
@@ -88,16 +89,36 @@ func (s *shard) dispatch(evs []bus.Event, ctxs []context.Context) {
 // order. sub.mu makes calls one at a time across shards (a wildcard or
 // keyed subscription receives events from several shard workers) and lets
 // Unsubscribe wait for a call in flight.
-func (s *shard) runSync(sub *subscription, run []bus.Event, ctxs []context.Context) {
+//
+// The run is timed as a whole, with two clock reads, and recorded as one
+// latency observation per call at the run's mean (see latency.go). tc
+// gets the run's Delivered, Failed and skipped (Dropped) calls.
+func (s *shard) runSync(sub *subscription, tc *bus.TopicCounters, run []bus.Event, ctxs []context.Context) {
+	bs := &s.bs
 	if !sub.active.Load() {
+		// Removed before the run: not counted as skipped in Metrics,
+		// so not as dropped per topic either.
 		return
 	}
 	life := sub.lifeCtx()
+	delivered, failed, skipped := bs.delivered, bs.failed, bs.skipped
 	sub.mu.Lock()
+	start := mono()
 	for i := 0; i < len(run); {
 		i = s.callRange(sub, life, run, ctxs, i)
 	}
+	d := mono() - start
 	sub.mu.Unlock()
+	if calls := bs.delivered - delivered; calls != 0 {
+		s.latency.observeRun(d, calls)
+		tc.Delivered.Add(calls)
+	}
+	if n := bs.failed - failed; n != 0 {
+		tc.Failed.Add(n)
+	}
+	if n := bs.skipped - skipped; n != 0 {
+		tc.Dropped.Add(n)
+	}
 }
 
 // callRange calls the handler for run[start:], stopping after a panic,
@@ -161,15 +182,16 @@ func sameString(a, b string) bool {
 // enqueue queues one pool job per event of run for an async subscription,
 // waiting while the pool's queue is full (lossless) unless the run is
 // abandoned.
-func (s *shard) enqueue(sub *subscription, run []bus.Event, ctxs []context.Context) {
+func (s *shard) enqueue(sub *subscription, tc *bus.TopicCounters, run []bus.Event, ctxs []context.Context) {
 	bs := &s.bs
 	q := s.run.pool.q
 	for i := range run {
 		if !sub.active.Load() {
 			bs.skipped += uint64(len(run) - i)
+			tc.Dropped.Add(uint64(len(run) - i))
 			return
 		}
-		j := asyncJob{sub: sub, ctx: ctxs[i], ev: run[i]}
+		j := asyncJob{sub: sub, tc: tc, ctx: ctxs[i], ev: run[i]}
 		select {
 		case q <- j:
 			bs.enqueued++
@@ -179,6 +201,7 @@ func (s *shard) enqueue(sub *subscription, run []bus.Event, ctxs []context.Conte
 				bs.enqueued++
 			case <-s.run.abandonCh:
 				bs.skipped += uint64(len(run) - i)
+				tc.Dropped.Add(uint64(len(run) - i))
 				return
 			}
 		}

@@ -75,6 +75,7 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	}
 	b.routes.Store(buildRoutes(nil))
 	b.stats.live = map[*shard]struct{}{}
+	b.stats.topics.Limit = cfg.TopicLimit
 	return b, nil
 }
 

@@ -12,6 +12,7 @@ import (
 // asyncJob is one event for one async subscription.
 type asyncJob struct {
 	sub *subscription
+	tc  *bus.TopicCounters // the event's TopicStats counters
 	ctx context.Context
 	ev  bus.Event
 }
@@ -56,6 +57,7 @@ func (p *pool) handle(j *asyncJob) {
 	t := &p.eng.async
 	if !sub.active.Load() || p.run.abandoned.Load() {
 		t.skipped.Add(1)
+		j.tc.Dropped.Add(1)
 		return
 	}
 	ctx := handlerCtx(j.ctx, sub.lifeCtx())
@@ -63,10 +65,14 @@ func (p *pool) handle(j *asyncJob) {
 	if obs != nil && obs.Message != nil {
 		obs.Message.MessageReceived(ctx, j.ev, sub.id)
 	}
+	start := mono()
 	err := callAsync(sub.handler, ctx, j.ev)
+	t.latency.Observe(mono() - start)
 	t.delivered.Add(1)
+	j.tc.Delivered.Add(1)
 	if err != nil {
 		t.failed.Add(1)
+		j.tc.Failed.Add(1)
 		if _, ok := err.(*bus.PanicError); ok {
 			t.panics.Add(1)
 		}

@@ -80,6 +80,7 @@ func (s *shard) publishSlow(ctx context.Context, e *bus.Event) error {
 			return errSealed
 		}
 		if err := s.onFull(ctx, &w, 1, e.Topic); err != nil {
+			s.eng.stats.topics.Counters(e.Topic).Dropped.Add(1)
 			return err
 		}
 	}
@@ -87,7 +88,8 @@ func (s *shard) publishSlow(ctx context.Context, e *bus.Event) error {
 
 // onFull applies the backpressure mode to a publisher that found no room
 // for n events: it returns nil when the publisher should try again, or
-// the error that refuses the n events (counted).
+// the error that refuses the n events (counted in Metrics; the caller
+// counts them per topic).
 func (s *shard) onFull(ctx context.Context, w *waiter, n uint64, topic string) error {
 	cfg := &s.eng.cfg
 	switch cfg.Backpressure {
@@ -195,6 +197,9 @@ func (s *shard) evictOne() {
 	for sl.seq.Load()&^extBit != h+1 {
 		runtime.Gosched() // its producer claimed it and is still writing it
 	}
+	tc := s.eng.stats.topics.Counters(sl.topic)
+	tc.Published.Add(1)
+	tc.Dropped.Add(1)
 	sl.set(slotData{})
 	if x := s.exts.Load(); x != nil {
 		(*x)[h&s.mask] = slotExt{}
@@ -348,6 +353,9 @@ func (s *shard) publishRun(ctx context.Context, events []bus.Event, group []int3
 			return done, errSealed
 		}
 		if err := s.onFull(ctx, &w, uint64(total-done), at(done).Topic); err != nil {
+			for k := done; k < total; k++ {
+				s.eng.stats.topics.Counters(at(k).Topic).Dropped.Add(1)
+			}
 			return done, err
 		}
 	}

@@ -19,6 +19,10 @@ type routeTable struct {
 type resolved struct {
 	sync  []*subscription
 	async []*subscription
+	// tc are the topic's TopicStats counters, looked up once per
+	// resolution so that the worker counts a whole run with one atomic
+	// add per counter and never looks the topic up per event.
+	tc *bus.TopicCounters
 }
 
 func buildRoutes(subs map[string]*subscription) *routeTable {
@@ -69,6 +73,7 @@ const maxCachedTopics = 4096
 // It is owned by one goroutine.
 type routeCache struct {
 	table     *routeTable
+	topics    *bus.TopicTable
 	m         map[string]*resolved
 	lastTopic string
 	last      *resolved
@@ -89,6 +94,7 @@ func (c *routeCache) resolve(topic string) *resolved {
 	r, ok := c.m[topic]
 	if !ok {
 		r = c.table.resolve(topic)
+		r.tc = c.topics.Counters(topic)
 		if len(c.m) >= maxCachedTopics {
 			clear(c.m)
 		}

@@ -28,6 +28,7 @@ type shard struct {
 	failed     atomic.Uint64 // sync handler calls that failed or panicked
 	panics     atomic.Uint64 // sync handler calls that panicked
 	skipped    atomic.Uint64 // handler calls not made (see Metrics.Skipped)
+	latency    runLatency    // sync handler calls, timed per run (latency.go)
 	_          padding
 	// Written by the worker when it parks; read by producers after every
 	// publish.
@@ -79,6 +80,7 @@ func newShard(b *EventBus, r *runState, set *shardSet, id int) *shard {
 	s.bs.evs = make([]bus.Event, s.batchMax)
 	s.bs.ctxs = make([]context.Context, s.batchMax)
 	s.cache.m = map[string]*resolved{}
+	s.cache.topics = &b.stats.topics
 	return s
 }
 

@@ -21,7 +21,12 @@ type engineStats struct {
 	mu    sync.Mutex
 	live  map[*shard]struct{}
 	total counts // folded from exited shards
-	lossy atomic.Bool
+	// latency is the sync handler latency folded from exited shards.
+	latency bus.LatencySnapshot
+	lossy   atomic.Bool
+	// topics holds the per-topic counters (TopicStats), bounded by
+	// Config.TopicLimit.
+	topics bus.TopicTable
 }
 
 // asyncStats counts async handler calls; written by pool workers.
@@ -31,7 +36,9 @@ type asyncStats struct {
 	failed    atomic.Uint64
 	panics    atomic.Uint64
 	skipped   atomic.Uint64
-	_         padding
+	// latency times every async handler call (see latency.go).
+	latency bus.LatencyHistogram
+	_       padding
 }
 
 type counts struct {
@@ -68,6 +75,7 @@ func (b *EventBus) fold(s *shard) {
 	st := &b.stats
 	st.mu.Lock()
 	st.total.add(s)
+	st.latency = st.latency.Add(s.latency.snapshot())
 	delete(st.live, s)
 	st.mu.Unlock()
 }
@@ -178,9 +186,41 @@ func (b *EventBus) Metrics() Metrics {
 	return m
 }
 
+// handlerLatency returns the handler latency of every shard that ever ran
+// and of the async pool.
+func (b *EventBus) handlerLatency() bus.LatencySnapshot {
+	st := &b.stats
+	st.mu.Lock()
+	l := st.latency
+	for s := range st.live {
+		l = l.Add(s.latency.snapshot())
+	}
+	st.mu.Unlock()
+	return l.Add(b.async.latency.Snapshot())
+}
+
+// TopicStats returns the figures per published topic
+// (bus.TopicStatsProvider): at most Config.TopicLimit topics, the rest
+// under bus.OtherTopic. Safe at any time.
+//
+// The shard worker counts an event as Published when it takes it from the
+// ring (or drops it), one atomic add per run of one topic, so a topic's
+// Published trails EngineStats.Published by the events still queued, and
+// agrees with it after Flush. Delivered and Failed count handler calls.
+// Dropped counts events evicted (drop-oldest), stranded by an expired Stop
+// (if their publisher had finished writing them) or refused by
+// backpressure (these are not counted in Published, as in EngineStats),
+// plus handler calls skipped because the subscription was removed while
+// the event was queued.
+func (b *EventBus) TopicStats() map[string]bus.TopicStats {
+	return b.stats.topics.Snapshot()
+}
+
 // EngineStats reports the engine's figures in the shared shape:
 // Published = Accepted, Dropped = Dropped + Skipped, QueueDepth = events
-// in the rings plus async jobs queued. InFlight is not tracked (zero).
+// in the rings plus async jobs queued, HandlerLatency = sync and async
+// handler calls (see latency.go for how sync calls are timed). InFlight
+// is not tracked (zero).
 func (b *EventBus) EngineStats() bus.EngineStats {
 	m := b.Metrics()
 	var depth uint64
@@ -188,13 +228,14 @@ func (b *EventBus) EngineStats() bus.EngineStats {
 		depth += s.Depth
 	}
 	return bus.EngineStats{
-		Published:     m.Accepted,
-		Delivered:     m.Delivered,
-		Dropped:       m.Dropped + m.Skipped,
-		Failed:        m.Failed,
-		Panics:        m.Panics,
-		QueueDepth:    int64(depth) + int64(m.AsyncQueued),
-		LossyShutdown: m.LossyShutdown,
+		Published:      m.Accepted,
+		Delivered:      m.Delivered,
+		Dropped:        m.Dropped + m.Skipped,
+		Failed:         m.Failed,
+		Panics:         m.Panics,
+		QueueDepth:     int64(depth) + int64(m.AsyncQueued),
+		LossyShutdown:  m.LossyShutdown,
+		HandlerLatency: b.handlerLatency(),
 	}
 }
 
@@ -210,4 +251,5 @@ var (
 	_ bus.EngineStatsProvider = (*EventBus)(nil)
 	_ bus.StatsProvider       = (*EventBus)(nil)
 	_ bus.Observable          = (*EventBus)(nil)
+	_ bus.TopicStatsProvider  = (*EventBus)(nil)
 )

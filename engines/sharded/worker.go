@@ -166,15 +166,27 @@ func (s *shard) idle(h uint64) {
 // strand counts everything from h to the final tail as dropped: the run
 // was abandoned by an expired Stop. Claimed positions count even if their
 // producer has not written them yet.
+//
+// Per topic, it counts the stranded events whose producer had finished
+// writing them as Published and Dropped; a slot still being written has
+// no topic to count it under yet.
 func (s *shard) strand(h uint64) {
 	if s.copyOut {
 		s.readMu.Lock()
+		defer s.readMu.Unlock()
 		h = max(h, s.head.Load())
-		s.readMu.Unlock()
 	}
 	t, _ := s.finalTail()
 	if t > h {
 		s.stranded.Add(t - h)
+		for p := h; p < t; p++ {
+			sl := &s.slots[p&s.mask]
+			if sl.seq.Load()&^extBit == p+1 {
+				tc := s.eng.stats.topics.Counters(sl.topic)
+				tc.Published.Add(1)
+				tc.Dropped.Add(1)
+			}
+		}
 	}
 	s.done.Store(max(t, h))
 }
