@@ -69,9 +69,11 @@ type Dispatcher struct {
 
 // NewDispatcher returns a dispatcher for o (WithDefaults is applied) that
 // counts into counters and reports rejected entries to errs (both
-// required).
+// required). It sets counters.Topics.Limit to o.TopicLimit, so call it
+// before anything is counted.
 func NewDispatcher(o Options, counters *Counters, errs *Errors) *Dispatcher {
 	o = o.WithDefaults()
+	counters.Topics.Limit = o.TopicLimit
 	return &Dispatcher{opts: o, retry: o.Retry(), counters: counters, errs: errs}
 }
 
@@ -113,6 +115,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 	del.Subscription = subID
 	hctx := WithDelivery(ctx, del)
 	obs := d.observers.Load()
+	tc := d.counters.Topic(env.Event.Topic) // once per event, not per attempt
 	max := d.retry.Attempts()
 	if d.opts.AckMode == AckManual {
 		max = 1
@@ -120,7 +123,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 	var err error
 	for attempt := 1; ; attempt++ {
 		del.Attempt = attempt
-		err = d.call(hctx, obs, subID, h, env.Event)
+		err = d.call(hctx, obs, tc, subID, h, env.Event)
 		if err == nil {
 			if d.opts.AckMode == AckManual {
 				return Result{Outcome: OutcomeLeave, Attempts: attempt}
@@ -142,12 +145,13 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 		d.counters.DeadLettered.Add(1)
 		return Result{Outcome: OutcomeDeadLetter, Attempts: max, Err: err, DeadLetter: dl}
 	}
-	d.counters.Dropped.Add(1)
+	d.counters.DroppedOn(tc)
 	return Result{Outcome: OutcomeDrop, Attempts: max, Err: err}
 }
 
-// call runs one handler call with panic recovery, counting and observing.
-func (d *Dispatcher) call(ctx context.Context, obs *bus.Observers, subID string, h bus.EventHandler, e bus.Event) error {
+// call runs one handler call with panic recovery, counting (engine-wide
+// and on the event's topic counters tc) and observing.
+func (d *Dispatcher) call(ctx context.Context, obs *bus.Observers, tc *bus.TopicCounters, subID string, h bus.EventHandler, e bus.Event) error {
 	if obs != nil && obs.Message != nil {
 		obs.Message.MessageReceived(ctx, e, subID)
 	}
@@ -157,8 +161,10 @@ func (d *Dispatcher) call(ctx context.Context, obs *bus.Observers, subID string,
 	d.counters.HandlerLatency.Observe(time.Since(start))
 	d.counters.InFlight.Add(-1)
 	d.counters.Delivered.Add(1)
+	tc.Delivered.Add(1)
 	if err != nil {
 		d.counters.Failed.Add(1)
+		tc.Failed.Add(1)
 		if errors.Is(err, bus.ErrHandlerPanic) {
 			d.counters.Panics.Add(1)
 		}
@@ -180,7 +186,7 @@ func (d *Dispatcher) Reject(topic, entryID string, raw []byte, err error) Result
 		d.counters.DeadLettered.Add(1)
 		return Result{Outcome: OutcomeDeadLetter, Err: err, DeadLetter: dl}
 	}
-	d.counters.Dropped.Add(1)
+	d.counters.CountDropped(topic)
 	return Result{Outcome: OutcomeDrop, Err: err}
 }
 

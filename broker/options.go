@@ -72,6 +72,12 @@ type Options struct {
 	// "after-handle" (at-least-once), "on-receive" (at-most-once) or
 	// "manual" (the handler calls broker.Ack). Default: "after-handle".
 	AckMode AckMode `json:"ackMode,omitempty"`
+
+	// TopicLimit is the number of distinct published topics counted
+	// apart in the engine's TopicStats; later topics are counted under
+	// bus.OtherTopic, so that memory and exported label sets stay
+	// bounded. Default: 256 (bus.DefaultTopicLimit).
+	TopicLimit int `json:"topicLimit,omitempty"`
 }
 
 // WithDefaults returns o with every zero field set to its default and
@@ -98,6 +104,9 @@ func (o Options) WithDefaults() Options {
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultMaxInFlight
 	}
+	if o.TopicLimit == 0 {
+		o.TopicLimit = bus.DefaultTopicLimit
+	}
 	if o.AckMode == "" {
 		o.AckMode = DefaultAckMode
 	} else if m, err := ParseAckMode(string(o.AckMode)); err == nil {
@@ -123,6 +132,8 @@ func (o Options) Validate() error {
 		return invalid("maxPayloadBytes", o.MaxPayloadBytes, "must be > 0, or -1 to disable")
 	case o.MaxInFlight < 0:
 		return invalid("maxInFlight", o.MaxInFlight, "must be >= 1")
+	case o.TopicLimit < 0:
+		return invalid("topicLimit", o.TopicLimit, "must be >= 1")
 	}
 	if _, err := ParseAckMode(string(o.AckMode)); err != nil && o.AckMode != "" {
 		return invalid("ackMode", string(o.AckMode), `must be "after-handle", "on-receive" or "manual"`)

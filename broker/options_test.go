@@ -16,6 +16,7 @@ func TestOptionsDefaults(t *testing.T) {
 		Source: "switchyard", MaxRetries: 3, RetryBackoff: bus.Duration(100 * time.Millisecond),
 		RetryBackoffMax: bus.Duration(5 * time.Second), DeadLetterTopic: "dlq.{topic}",
 		MaxPayloadBytes: 4 << 20, MaxInFlight: 64, AckMode: broker.AckAfterHandle,
+		TopicLimit: bus.DefaultTopicLimit,
 	}
 	if o != want {
 		t.Errorf("defaults = %+v\nwant %+v", o, want)
@@ -52,6 +53,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"backoff above its cap", broker.Options{RetryBackoff: bus.Duration(time.Minute), RetryBackoffMax: bus.Duration(time.Second)}, "retryBackoff: 1m0s"},
 		{"maxPayloadBytes below -1", broker.Options{MaxPayloadBytes: -5}, "maxPayloadBytes: -5"},
 		{"negative maxInFlight", broker.Options{MaxInFlight: -1}, "maxInFlight: -1"},
+		{"negative topicLimit", broker.Options{TopicLimit: -3}, "topicLimit: -3"},
 		{"unknown ack mode", broker.Options{AckMode: "sometimes"}, "ackMode: sometimes"},
 		{"dead-letter template without placeholder", broker.Options{DeadLetterTopic: "dead"}, "deadLetterTopic: dead"},
 		{"dead-letter template with two placeholders", broker.Options{DeadLetterTopic: "{topic}.{topic}"}, "deadLetterTopic: {topic}.{topic}"},

@@ -25,7 +25,7 @@ type producer struct {
 	ap    sarama.AsyncProducer
 	done  chan struct{}
 	errs  *broker.Errors
-	drops func()
+	drops func(topic string)
 	// async counts asynchronous publishes without an outcome yet (Flush
 	// waits for zero).
 	async atomic.Int64
@@ -43,7 +43,7 @@ func (b *EventBus) newProducer() (*producer, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &producer{ap: ap, done: make(chan struct{}), errs: &b.errs, drops: func() { b.counters.Dropped.Add(1) }}
+	p := &producer{ap: ap, done: make(chan struct{}), errs: &b.errs, drops: b.counters.CountDropped}
 	go p.loop()
 	return p, nil
 }
@@ -77,7 +77,7 @@ func (p *producer) loop() {
 				continue
 			}
 			p.async.Add(-1)
-			p.drops()
+			p.drops(e.Msg.Topic)
 			p.errs.Report(broker.ScopePublish, fmt.Errorf("kafka engine: async publish to topic %q failed: %w", e.Msg.Topic, e.Err))
 			releaseMessage(e.Msg)
 		}

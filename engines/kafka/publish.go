@@ -40,7 +40,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	if err := b.send(ctx, r, event, b.set.asyncPublish); err != nil {
 		return err
 	}
-	b.counters.Published.Add(1)
+	b.counters.CountPublished(event.Topic)
 	return nil
 }
 

@@ -30,6 +30,11 @@ func (b *EventBus) EngineStats() bus.EngineStats {
 	return st
 }
 
+// TopicStats returns the figures per published topic
+// (bus.TopicStatsProvider): Published, Delivered, Failed and Dropped, for
+// at most bus.DefaultTopicLimit topics, the rest under bus.OtherTopic.
+func (b *EventBus) TopicStats() map[string]bus.TopicStats { return b.counters.TopicStats() }
+
 // Stats returns the delivered and dropped counts (bus.StatsProvider).
 func (b *EventBus) Stats() (delivered uint64, dropped uint64) {
 	return b.counters.Delivered.Load(), b.counters.Dropped.Load()
@@ -43,6 +48,7 @@ func (b *EventBus) BackgroundErrors(scope broker.Scope) uint64 { return b.errs.C
 var (
 	_ bus.EventBus            = (*EventBus)(nil)
 	_ bus.EngineStatsProvider = (*EventBus)(nil)
+	_ bus.TopicStatsProvider  = (*EventBus)(nil)
 	_ bus.StatsProvider       = (*EventBus)(nil)
 	_ bus.Observable          = (*EventBus)(nil)
 )

@@ -63,6 +63,7 @@ type EventBus struct {
 var (
 	_ bus.EventBus            = (*EventBus)(nil)
 	_ bus.EngineStatsProvider = (*EventBus)(nil)
+	_ bus.TopicStatsProvider  = (*EventBus)(nil)
 	_ bus.StatsProvider       = (*EventBus)(nil)
 	_ bus.Observable          = (*EventBus)(nil)
 )
@@ -285,13 +286,13 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 		return fmt.Errorf("kinesis: publish %q: %w: %d bytes (CloudEvent JSON plus partition key) over maxRecordBytes %d",
 			event.Topic, ErrRecordTooLarge, size, b.cfg.MaxRecordBytes)
 	}
-	r := &record{data: data, pk: pk, size: size, enq: time.Now()}
+	r := &record{data: data, pk: pk, size: size, enq: time.Now(), topic: b.counters.Topic(event.Topic)}
 	if b.cfg.AsyncPublish {
 		r.deadline = r.enq.Add(b.cfg.AsyncPublishTimeout.Std())
 		if err := p.enqueue(ctx, r); err != nil {
 			return err
 		}
-		b.counters.Published.Add(1)
+		b.counters.PublishedOn(r.topic)
 		return nil
 	}
 	r.ctx = ctx

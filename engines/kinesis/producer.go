@@ -70,6 +70,7 @@ type record struct {
 	deadline time.Time       // async mode
 	done     chan error      // synchronous: buffered 1; nil in async mode
 	enq      time.Time
+	topic    *bus.TopicCounters // the event's topic counters (Published, Dropped)
 	state    atomic.Int32
 	lastErr  error
 }
@@ -450,7 +451,7 @@ func (r *record) expired(now time.Time) bool {
 func (p *producer) succeed(r *record) {
 	r.state.Store(stateDone)
 	if r.done != nil {
-		p.b.counters.Published.Add(1)
+		p.b.counters.PublishedOn(r.topic)
 		r.done <- nil
 	}
 }
@@ -464,7 +465,7 @@ func (p *producer) fail(rs []*record, err error) {
 			continue
 		}
 		if prev != stateAbandoned {
-			p.b.counters.Dropped.Add(1)
+			p.b.counters.DroppedOn(r.topic)
 			p.b.errs.Report(broker.ScopePublish, fmt.Errorf("kinesis: async record (partition key %q) not written: %w", r.pk, err))
 		}
 	}

@@ -225,7 +225,7 @@ func (r *reader) process(rec types.Record) bool {
 		// is reported and skipped rather than dead-lettered once per
 		// subscription.
 		b.errs.Report(broker.ScopeDecode, r.errorf("record %s: %w", seq, err))
-		b.counters.Dropped.Add(1)
+		b.counters.CountDropped("") // topic unknown: bus.OtherTopic
 		r.tracker.skip(seq)
 		return true
 	}

@@ -35,6 +35,13 @@ func (b *EventBus) EngineStats() bus.EngineStats {
 	return s
 }
 
+// TopicStats returns the figures per published topic
+// (bus.TopicStatsProvider): Published, Delivered, Failed and Dropped, for
+// at most bus.DefaultTopicLimit topics, the rest under bus.OtherTopic
+// (which also counts records that are not CloudEvents: their topic is
+// unknown).
+func (b *EventBus) TopicStats() map[string]bus.TopicStats { return b.counters.TopicStats() }
+
 // Stats returns the handler calls that returned (delivered) and the
 // accepted events never handed to a handler (dropped).
 func (b *EventBus) Stats() (delivered, dropped uint64) {

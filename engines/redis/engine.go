@@ -71,6 +71,7 @@ type runState struct {
 var (
 	_ bus.EventBus            = (*EventBus)(nil)
 	_ bus.EngineStatsProvider = (*EventBus)(nil)
+	_ bus.TopicStatsProvider  = (*EventBus)(nil)
 	_ bus.StatsProvider       = (*EventBus)(nil)
 	_ bus.Observable          = (*EventBus)(nil)
 )
@@ -259,6 +260,11 @@ func (b *EventBus) EngineStats() bus.EngineStats {
 	b.mu.Unlock()
 	return s
 }
+
+// TopicStats returns the figures per published topic
+// (bus.TopicStatsProvider): Published, Delivered, Failed and Dropped, for
+// at most bus.DefaultTopicLimit topics, the rest under bus.OtherTopic.
+func (b *EventBus) TopicStats() map[string]bus.TopicStats { return b.counters.TopicStats() }
 
 // errNotRunning wraps bus.ErrEventBusNotStarted.
 func errNotRunning(op string) error {

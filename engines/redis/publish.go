@@ -35,8 +35,9 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 		return fmt.Errorf("redis engine: publish: %w", err)
 	}
 	var req *pubReq
+	tc := b.counters.Topic(event.Topic)
 	if b.cfg.PublishAsync {
-		req = &pubReq{}
+		req = &pubReq{topic: tc} // a failed XADD is counted as dropped on it
 	} else {
 		req = reqPool.Get().(*pubReq)
 	}
@@ -60,7 +61,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 		defer rs.disc.wake() // after the XADD, so the scan finds the stream
 	}
 	if req.done == nil {
-		b.counters.Published.Add(1)
+		b.counters.PublishedOn(tc)
 		return nil
 	}
 	select {
@@ -72,7 +73,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 		if err != nil {
 			return fmt.Errorf("redis engine: publish %q: %w", event.Topic, err)
 		}
-		b.counters.Published.Add(1)
+		b.counters.PublishedOn(tc)
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("redis engine: publish %q: %w (the event may still be stored)", event.Topic, ctx.Err())
@@ -88,6 +89,9 @@ type pubReq struct {
 	stream string
 	args   []any      // the XADD command
 	done   chan error // nil for async publishes; buffered (1) otherwise
+	// topic is the event's topic counters, for async publishes only
+	// (a failed one counts as dropped there).
+	topic *bus.TopicCounters
 }
 
 // publisher owns the pipeline goroutines of one run. They all drain one
@@ -217,7 +221,7 @@ func (p *publisher) flush(batch []*pubReq) {
 			continue
 		}
 		if err != nil {
-			p.b.counters.Dropped.Add(1)
+			p.b.counters.DroppedOn(r.topic)
 			if firstErr == nil {
 				firstErr = err
 			}
