@@ -41,6 +41,13 @@ type claimState struct {
 	// handling has not returned yet.
 	inflight sync.WaitGroup
 
+	// before is what earlier claims of the partition took (redelivery.go);
+	// read-only after newClaimState.
+	before offsetRange
+	// first and end are the offsets of the first record this claim took
+	// and the one after its last (guarded by mu; end 0: none taken).
+	first, end int64
+
 	mu      sync.Mutex
 	pending []pendingEntry
 	closed  bool
@@ -54,6 +61,7 @@ type pendingEntry struct {
 
 func newClaimState(cr *consumerRun, sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) *claimState {
 	cs := &claimState{cr: cr, sess: sess, claim: claim, progress: cr.s.progressOf(claim.Topic(), claim.Partition())}
+	cs.before = cr.s.takenBefore(topicPartition{claim.Topic(), claim.Partition()})
 	cs.next.Store(claim.InitialOffset())
 	raise(cs.progress, claim.InitialOffset())
 	return cs
@@ -72,8 +80,16 @@ func (cs *claimState) take(offset int64, done <-chan struct{}) bool {
 		return false
 	}
 	cs.pending = append(cs.pending, pendingEntry{offset: offset})
+	if cs.end == 0 {
+		cs.first = offset
+	}
+	cs.end = offset + 1
 	return true
 }
+
+// redelivered reports whether an earlier claim of this process took
+// offset (see redelivery.go).
+func (cs *claimState) redelivered(offset int64) bool { return cs.before.contains(offset) }
 
 // settle flags offset as done and advances the watermark. It reports
 // false when the record is no longer tracked (the claim ended, or the
@@ -148,6 +164,16 @@ func (cs *claimState) close() {
 		}
 	}
 	cs.pending = nil
+}
+
+// recordTaken adds the offsets this claim took to the subscription's
+// taken ranges, for the next claim of the partition (redelivery.go).
+// Called when the claim ends, after close.
+func (cs *claimState) recordTaken() {
+	cs.mu.Lock()
+	r := offsetRange{lo: cs.first, hi: cs.end}
+	cs.mu.Unlock()
+	cs.cr.s.addTaken(topicPartition{cs.claim.Topic(), cs.claim.Partition()}, r)
 }
 
 // outstanding returns the number of records taken and not yet settled.

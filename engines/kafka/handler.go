@@ -109,6 +109,7 @@ loop:
 	}
 	cs.inflight.Wait()
 	cs.close()
+	cs.recordTaken()
 	sess.Commit()
 	return nil
 }
@@ -143,6 +144,7 @@ func (h *ConsumerGroupHandler) handle(cs *claimState, m *sarama.ConsumerMessage)
 	})
 	del.ID = env.ID
 	del.EntryID = entryID(m)
+	del.Redelivered = cs.redelivered(off)
 	if s.b.opts.AckMode == broker.AckOnReceive {
 		_ = del.Settle()
 	}

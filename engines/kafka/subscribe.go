@@ -35,14 +35,17 @@ type subscription struct {
 	// across all its partitions (sarama consumes partitions in parallel).
 	syncMu sync.Mutex
 
-	// mu guards known (the topics, with partitions, the group consumes)
-	// and progress.
+	// mu guards known (the topics, with partitions, the group consumes),
+	// progress and taken.
 	mu    sync.Mutex
 	known topicList
 	// progress is, per partition, the highest offset this engine marked
 	// for the subscription (every record below it was settled); Flush
 	// reads it.
 	progress map[topicPartition]*atomic.Int64
+	// taken is, per partition, the offsets this process took for the
+	// subscription in claims that ended (see redelivery.go).
+	taken map[topicPartition]offsetRange
 
 	// cur is the consumer of the current run; guarded by b.mu.
 	cur *consumerRun

@@ -341,6 +341,7 @@ func (c *consumer) handle(r *reader, ticket uint64, env broker.Envelope, seq str
 	b := c.b
 	del := broker.NewDelivery(b.cfg.AckMode, func() error { r.tracker.settle(ticket); return nil })
 	del.ID, del.EntryID, del.Topic = env.ID, seq, env.Event.Topic
+	del.Redelivered = seqAtMost(seq, r.before) // redelivery.go
 	if b.cfg.AckMode == broker.AckOnReceive {
 		_ = del.Settle()
 	}

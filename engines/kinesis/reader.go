@@ -28,6 +28,10 @@ type reader struct {
 	shard   string
 	start   string // checkpoint at acquisition ("" = TRIM_HORIZON)
 	tracker *tracker
+	// before is the highest sequence number earlier readers of this
+	// shard and subscription handed on; lastTaken is this reader's
+	// (reader goroutine only). See redelivery.go.
+	before, lastTaken string
 
 	quit     chan struct{}
 	ctx      context.Context // cancelled with quit: bounds Kinesis calls
@@ -49,6 +53,7 @@ func newReader(c *consumer, shard, cp string) *reader {
 	return &reader{
 		c: c, shard: shard, start: cp, saved: cp,
 		tracker: newTracker(cp),
+		before:  c.s.takenBefore(shard),
 		quit:    make(chan struct{}),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -140,6 +145,7 @@ func (r *reader) iterator(seq string, bo *broker.Backoff) (*string, bool) {
 
 func (r *reader) run() {
 	defer close(r.done)
+	defer func() { r.c.s.addTaken(r.shard, r.lastTaken) }()
 	defer r.cancel()
 	defer r.inflight.Wait()
 	b := r.c.b
@@ -238,12 +244,14 @@ func (r *reader) process(rec types.Record) bool {
 		r.inflight.Add(1)
 		select {
 		case c.jobs <- job{r: r, ticket: ticket, env: env, seq: seq}:
+			r.lastTaken = seq
 			return true
 		case <-r.quit:
 			r.inflight.Done()
 			return false
 		}
 	}
+	r.lastTaken = seq
 	c.s.serial.Lock()
 	defer c.s.serial.Unlock()
 	c.handle(r, ticket, env, seq)

@@ -30,6 +30,10 @@ type subscription struct {
 	mu      sync.Mutex
 	run     *consumer // nil while stopped
 	removed bool
+	// taken is, per shard, the highest sequence number this process's
+	// readers of the subscription handed on, recorded when a reader ends
+	// (see redelivery.go).
+	taken map[string]string
 }
 
 // Topic returns the subscribed topic pattern.
