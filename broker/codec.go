@@ -113,7 +113,7 @@ func encodeData(e bus.Event) (data []byte, ct string, usedCT bool, err error) {
 		}
 		return p, ContentTypeOctetStream, false, nil
 	default:
-		b, err := json.Marshal(p)
+		b, err := marshalJSON(p)
 		if err != nil {
 			return nil, "", false, fmt.Errorf("topic %q: encode payload as JSON: %w", e.Topic, err)
 		}
@@ -263,8 +263,8 @@ func decodeData(e *bus.Event, ct string, data []byte) error {
 		if len(data) == 0 {
 			return nil
 		}
-		var v any
-		if err := json.Unmarshal(data, &v); err != nil {
+		v, err := unmarshalJSON(data)
+		if err != nil {
 			return fmt.Errorf("%w: data is not valid JSON (datacontenttype %q): %v", ErrMalformed, ct, err)
 		}
 		e.Payload = v
