@@ -176,3 +176,19 @@ func TestObserverSlotResolvesMessageObserverOnce(t *testing.T) {
 		t.Fatal("Set(nil) should remove the observer")
 	}
 }
+
+func TestLatencyHistogramObserveNCountsEveryCallAtTheMean(t *testing.T) {
+	var h LatencyHistogram
+	h.ObserveN(40*time.Microsecond, 4) // four calls of 10µs each
+	h.ObserveN(time.Second, 0)         // nothing
+	s := h.Snapshot()
+	if s.Count != 4 || s.Sum != 40*time.Microsecond || s.Mean() != 10*time.Microsecond {
+		t.Fatalf("snapshot = count %d sum %v mean %v", s.Count, s.Sum, s.Mean())
+	}
+	bounds := LatencyBounds()
+	for i, c := range s.Buckets {
+		if c != 0 && (i >= len(bounds) || bounds[i] != 10*time.Microsecond) {
+			t.Fatalf("counts landed in bucket %d, want the 10µs bucket", i)
+		}
+	}
+}

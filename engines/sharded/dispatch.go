@@ -110,7 +110,7 @@ func (s *shard) runSync(sub *subscription, tc *bus.TopicCounters, run []bus.Even
 	d := mono() - start
 	sub.mu.Unlock()
 	if calls := bs.delivered - delivered; calls != 0 {
-		s.latency.observeRun(d, calls)
+		s.latency.ObserveN(d, calls)
 		tc.Delivered.Add(calls)
 	}
 	if n := bs.failed - failed; n != 0 {

@@ -1,11 +1,6 @@
 package sharded
 
-import (
-	"sync/atomic"
-	"time"
-
-	"github.com/switchyard-go/eventbus/bus"
-)
+import "time"
 
 // Handler latency (EngineStats.HandlerLatency)
 //
@@ -20,7 +15,7 @@ import (
 // that one sync subscription handles in one go (runSync). It reads the
 // clock before the first call and after the last, and records the run as
 // `calls` observations of duration/calls each, with two atomic adds per
-// run (runLatency.observeRun). A run is usually a whole batch, so the cost
+// run (bus.LatencyHistogram.ObserveN). A run is usually a whole batch, so the cost
 // per event is a fraction of a nanosecond under load, and two clock reads
 // per event when events trickle in one at a time (the worker is idle then
 // anyway). The price is resolution: within one run every call is counted
@@ -37,47 +32,3 @@ var monoEpoch = time.Now()
 
 // mono returns a monotonic clock reading.
 func mono() time.Duration { return time.Since(monoEpoch) }
-
-// latencyBounds caches bus.LatencyBounds for bucketOf.
-var latencyBounds = bus.LatencyBounds()
-
-// bucketOf returns the bus.LatencySnapshot bucket of d.
-func bucketOf(d time.Duration) int {
-	i := 0
-	for i < len(latencyBounds) && d > latencyBounds[i] {
-		i++
-	}
-	return i
-}
-
-// runLatency is a shard's handler-latency histogram, in the buckets of
-// bus.LatencyBounds, that can record many observations with one atomic
-// add (bus.LatencyHistogram records one at a time). Written by the shard's
-// worker only; read by EngineStats at any time.
-type runLatency struct {
-	counts [bus.LatencyBucketCount]atomic.Uint64
-	sumNs  atomic.Uint64
-}
-
-// observeRun records calls handler calls that took d in total, each at
-// d/calls. calls must be > 0.
-func (h *runLatency) observeRun(d time.Duration, calls uint64) {
-	if d < 0 {
-		d = 0
-	}
-	h.counts[bucketOf(d/time.Duration(calls))].Add(calls)
-	h.sumNs.Add(uint64(d))
-}
-
-// snapshot returns the counts; like bus.LatencyHistogram.Snapshot, Count
-// is the sum of the buckets read.
-func (h *runLatency) snapshot() bus.LatencySnapshot {
-	var s bus.LatencySnapshot
-	for i := range h.counts {
-		c := h.counts[i].Load()
-		s.Buckets[i] = c
-		s.Count += c
-	}
-	s.Sum = time.Duration(h.sumNs.Load())
-	return s
-}

@@ -20,15 +20,15 @@ type shard struct {
 	headCache atomic.Uint64 // producers' last view of head
 	_         padding
 	// Written by the worker once per batch.
-	head       atomic.Uint64 // positions < head are free for producers
-	done       atomic.Uint64 // positions < done are dispatched or dropped
-	dispatched atomic.Uint64 // events handed to the subscriptions
-	batches    atomic.Uint64 // batches dispatched
-	delivered  atomic.Uint64 // sync handler calls that returned
-	failed     atomic.Uint64 // sync handler calls that failed or panicked
-	panics     atomic.Uint64 // sync handler calls that panicked
-	skipped    atomic.Uint64 // handler calls not made (see Metrics.Skipped)
-	latency    runLatency    // sync handler calls, timed per run (latency.go)
+	head       atomic.Uint64        // positions < head are free for producers
+	done       atomic.Uint64        // positions < done are dispatched or dropped
+	dispatched atomic.Uint64        // events handed to the subscriptions
+	batches    atomic.Uint64        // batches dispatched
+	delivered  atomic.Uint64        // sync handler calls that returned
+	failed     atomic.Uint64        // sync handler calls that failed or panicked
+	panics     atomic.Uint64        // sync handler calls that panicked
+	skipped    atomic.Uint64        // handler calls not made (see Metrics.Skipped)
+	latency    bus.LatencyHistogram // sync handler calls, timed per run (latency.go)
 	_          padding
 	// Written by the worker when it parks; read by producers after every
 	// publish.

@@ -75,7 +75,7 @@ func (b *EventBus) fold(s *shard) {
 	st := &b.stats
 	st.mu.Lock()
 	st.total.add(s)
-	st.latency = st.latency.Add(s.latency.snapshot())
+	st.latency = st.latency.Add(s.latency.Snapshot())
 	delete(st.live, s)
 	st.mu.Unlock()
 }
@@ -193,7 +193,7 @@ func (b *EventBus) handlerLatency() bus.LatencySnapshot {
 	st.mu.Lock()
 	l := st.latency
 	for s := range st.live {
-		l = l.Add(s.latency.snapshot())
+		l = l.Add(s.latency.Snapshot())
 	}
 	st.mu.Unlock()
 	return l.Add(b.async.latency.Snapshot())
