@@ -390,3 +390,17 @@ func (s *routedSubscription) Engine() string { return s.engine.name }
 func (s *routedSubscription) String() string {
 	return fmt.Sprintf("subscription %s on %q (engine %s)", s.ID(), s.Topic(), strings.TrimSpace(s.engine.name))
 }
+
+// Stats returns delivered and dropped counts summed over the engines that
+// report them (bus.StatsProvider); it is CollectStats.
+func (r *EngineRouter) Stats() (delivered uint64, dropped uint64) { return r.CollectStats() }
+
+// EngineStats returns the figures of every engine that reports them,
+// summed (bus.EngineStatsProvider).
+func (r *EngineRouter) EngineStats() EngineStats {
+	var total EngineStats
+	for _, s := range r.CollectEngineStats() {
+		total = total.Add(s)
+	}
+	return total
+}
