@@ -45,29 +45,36 @@ func (m *Memory) consumer(k Key) *memConsumer {
 	return c
 }
 
-// Checkpoints implements Store.
-func (m *Memory) Checkpoints(ctx context.Context, k Key) (map[string]string, error) {
-	if err := k.validate(); err != nil {
-		return nil, err
+// enter returns the argument validation error or ctx's error, else locks
+// m and returns the unlock for the caller to defer.
+func (m *Memory) enter(ctx context.Context, invalid error) (unlock func(), err error) {
+	if invalid != nil {
+		return nil, invalid
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	return m.mu.Unlock, nil
+}
+
+// Checkpoints implements Store.
+func (m *Memory) Checkpoints(ctx context.Context, k Key) (map[string]string, error) {
+	unlock, err := m.enter(ctx, k.validate())
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	return maps.Clone(m.consumer(k).checkpoints), nil
 }
 
 // Init implements Store.
 func (m *Memory) Init(ctx context.Context, k Key, positions map[string]string) error {
-	if err := k.validate(); err != nil {
+	unlock, err := m.enter(ctx, k.validate())
+	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	c := m.consumer(k)
 	for shard, seq := range positions {
 		if _, ok := c.checkpoints[shard]; !ok && shard != "" && seq != "" {
@@ -79,14 +86,11 @@ func (m *Memory) Init(ctx context.Context, k Key, positions map[string]string) e
 
 // Checkpoint implements Store.
 func (m *Memory) Checkpoint(ctx context.Context, k Key, shard, owner, seq string) error {
-	if err := validate(k, shard, owner); err != nil {
+	unlock, err := m.enter(ctx, validate(k, shard, owner))
+	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	c := m.consumer(k)
 	if l, ok := c.leases[shard]; !ok || l.owner != owner {
 		return ErrLeaseLost
@@ -97,14 +101,11 @@ func (m *Memory) Checkpoint(ctx context.Context, k Key, shard, owner, seq string
 
 // Acquire implements Store.
 func (m *Memory) Acquire(ctx context.Context, k Key, shard, owner string, ttl time.Duration) (bool, error) {
-	if err := validate(k, shard, owner); err != nil {
+	unlock, err := m.enter(ctx, validate(k, shard, owner))
+	if err != nil {
 		return false, err
 	}
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	c := m.consumer(k)
 	now := m.now()
 	if l, ok := c.leases[shard]; ok && l.owner != owner && l.expires.After(now) {
@@ -116,14 +117,11 @@ func (m *Memory) Acquire(ctx context.Context, k Key, shard, owner string, ttl ti
 
 // Renew implements Store.
 func (m *Memory) Renew(ctx context.Context, k Key, shard, owner string, ttl time.Duration) error {
-	if err := validate(k, shard, owner); err != nil {
+	unlock, err := m.enter(ctx, validate(k, shard, owner))
+	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	c := m.consumer(k)
 	if l, ok := c.leases[shard]; !ok || l.owner != owner {
 		return ErrLeaseLost
@@ -134,14 +132,11 @@ func (m *Memory) Renew(ctx context.Context, k Key, shard, owner string, ttl time
 
 // Release implements Store.
 func (m *Memory) Release(ctx context.Context, k Key, shard, owner string) error {
-	if err := validate(k, shard, owner); err != nil {
+	unlock, err := m.enter(ctx, validate(k, shard, owner))
+	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	c := m.consumer(k)
 	if l, ok := c.leases[shard]; ok && l.owner == owner {
 		delete(c.leases, shard)
@@ -151,14 +146,11 @@ func (m *Memory) Release(ctx context.Context, k Key, shard, owner string) error 
 
 // Leases implements Store.
 func (m *Memory) Leases(ctx context.Context, k Key) (map[string]string, error) {
-	if err := k.validate(); err != nil {
+	unlock, err := m.enter(ctx, k.validate())
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	now := m.now()
 	out := map[string]string{}
 	for shard, l := range m.consumer(k).leases {
@@ -171,14 +163,11 @@ func (m *Memory) Leases(ctx context.Context, k Key) (map[string]string, error) {
 
 // Heartbeat implements Store.
 func (m *Memory) Heartbeat(ctx context.Context, k Key, owner string, ttl time.Duration) ([]string, error) {
-	if err := validate(k, "-", owner); err != nil {
+	unlock, err := m.enter(ctx, validate(k, "-", owner))
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	defer unlock()
 	c := m.consumer(k)
 	now := m.now()
 	c.workers[owner] = now.Add(ttl)
