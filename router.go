@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -388,7 +387,7 @@ func (s *routedSubscription) Cancel() error {
 func (s *routedSubscription) Engine() string { return s.engine.name }
 
 func (s *routedSubscription) String() string {
-	return fmt.Sprintf("subscription %s on %q (engine %s)", s.ID(), s.Topic(), strings.TrimSpace(s.engine.name))
+	return fmt.Sprintf("subscription %s on %q (engine %s)", s.ID(), s.Topic(), s.engine.name)
 }
 
 // Stats returns delivered and dropped counts summed over the engines that
