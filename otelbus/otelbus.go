@@ -5,6 +5,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -138,17 +139,55 @@ func (t *EventBus) Publish(ctx context.Context, event bus.Event) error {
 			semconv.MessagingOperationTypeSend,
 			semconv.MessagingOperationName("publish")))
 	defer span.End()
-	meta := make(map[string]any, len(event.Metadata)+3)
-	for k, v := range event.Metadata {
-		meta[k] = v
-	}
-	t.prop.Inject(ctx, metadataCarrier(meta))
-	event.Metadata = meta
+	event.Metadata = t.inject(ctx, event.Metadata)
 	err := t.inner.Publish(ctx, event)
 	if err != nil {
 		fail(span, err)
 	}
 	return err
+}
+
+// inject returns a copy of meta carrying ctx's propagated fields. A field
+// whose new value means the same as the one meta already held keeps the
+// original text: W3C Baggage, for one, round-trips through a map, so
+// re-encoding it would reorder its members and change bytes a consumer
+// (or a signature over the metadata) may compare.
+func (t *EventBus) inject(ctx context.Context, meta map[string]any) map[string]any {
+	fields := make(metadataCarrier, 3)
+	t.prop.Inject(ctx, fields)
+	out := make(map[string]any, len(meta)+len(fields))
+	for k, v := range meta {
+		out[k] = v
+	}
+	for k, v := range fields {
+		if old, ok := meta[k].(string); ok && k == baggageKey && sameBaggage(old, v.(string)) {
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// baggageKey is the W3C Baggage header the default propagator writes.
+const baggageKey = "baggage"
+
+// sameBaggage reports whether two W3C Baggage strings hold the same
+// members with the same values and properties, in any order.
+func sameBaggage(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ba, errA := baggage.Parse(a)
+	bb, errB := baggage.Parse(b)
+	if errA != nil || errB != nil || ba.Len() != bb.Len() {
+		return false
+	}
+	for _, m := range ba.Members() {
+		if bb.Member(m.Key()).String() != m.String() {
+			return false
+		}
+	}
+	return true
 }
 
 // Subscribe registers handler, traced, on the wrapped engine.

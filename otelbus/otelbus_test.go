@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -239,5 +240,45 @@ func TestWrapFactoryTracesEveryEngineTheModuleBuilds(t *testing.T) {
 	}
 	if !slices.Contains(names, "send x") {
 		t.Errorf("spans %v lack send x", names)
+	}
+}
+
+// Baggage round-trips through a map inside the propagator, so a naive
+// re-inject reorders its members. The wrapper must hand handlers the
+// publisher's baggage text byte for byte when its meaning is unchanged,
+// and the new text when the publisher's context carries other baggage.
+func TestBaggageTextIsKeptWhenItsMeaningIsUnchanged(t *testing.T) {
+	tp, _ := newTracer(t)
+	b := newTraced(t, otelbus.WithTracerProvider(tp))
+	got := make(chan bus.Event, 64)
+	if _, err := b.Subscribe(context.Background(), "bag", func(_ context.Context, e bus.Event) error { got <- e; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	const text = "userId=alice,serverNode=DF%2028,tenant=t1;prio=high,region=eu"
+	for i := 0; i < 32; i++ { // map order varies per run; 32 tries make a reorder near-certain
+		if err := b.Publish(context.Background(), bus.Event{Topic: "bag", Metadata: map[string]any{"baggage": text}}); err != nil {
+			t.Fatal(err)
+		}
+		if e := <-got; e.Metadata["baggage"] != text {
+			t.Fatalf("try %d: baggage %q, want the publisher's text %q", i, e.Metadata["baggage"], text)
+		}
+	}
+
+	m, err := baggage.NewMember("userId", "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg, err := baggage.New(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := baggage.ContextWithBaggage(context.Background(), bg)
+	ctx, span := tp.Tracer("test").Start(ctx, "caller")
+	defer span.End()
+	if err := b.Publish(ctx, bus.Event{Topic: "bag", Metadata: map[string]any{"baggage": text}}); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-got; e.Metadata["baggage"] != "userId=carol" {
+		t.Fatalf("baggage %q, want the publisher context's %q", e.Metadata["baggage"], "userId=carol")
 	}
 }
