@@ -75,6 +75,10 @@ type runState struct {
 	prod    *producer
 	topics  *topicCache
 
+	// dlqReported holds the missing dead-letter topics already reported
+	// in this run (see reportMissingDeadLetterTopics).
+	dlqReported sync.Map
+
 	// nudge asks the topic watcher for an immediate refresh.
 	nudge chan struct{}
 

@@ -19,6 +19,12 @@ var (
 	// off.
 	ErrTopicNotFound = errors.New("kafka topic does not exist")
 
+	// ErrDeadLetterTopicMissing is wrapped (by a *TopicError) in the error
+	// observer's report of a dead-letter topic that does not exist while
+	// autoCreateTopics is off. Subscribe still succeeds: the report comes
+	// early so the topic can be created before an event needs it.
+	ErrDeadLetterTopicMissing = errors.New("kafka dead-letter topic does not exist")
+
 	// ErrBrokersUnreachable is wrapped by Start when no broker answered
 	// within startTimeout.
 	ErrBrokersUnreachable = errors.New("kafka brokers unreachable")

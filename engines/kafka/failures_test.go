@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/kafka"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
@@ -92,5 +94,63 @@ func TestPayloadLimitIsCheckedOnPublish(t *testing.T) {
 	err := b.Publish(ctxT(t), bus.Event{Topic: "big", Payload: strings.Repeat("x", 100)})
 	if !errors.Is(err, bus.ErrPayloadTooLarge) {
 		t.Fatalf("Publish of a 102-byte payload with maxPayloadBytes 64 = %v, want ErrPayloadTooLarge", err)
+	}
+}
+
+// With autoCreateTopics off, a missing dead-letter topic would make a
+// partition wait once an event exhausts its retries. The engine says so
+// through the error observer when the subscription starts (or discovers
+// the topic), once per topic, and not for a topic whose dead-letter topic
+// exists or when dead-lettering is disabled.
+func TestAMissingDeadLetterTopicIsReportedAtSubscribe(t *testing.T) {
+	k := testinfra.StartKafka(t, testinfra.KafkaOptions{SeedTopics: []string{"bare", "guarded", "dlq.guarded", "wild.a"}})
+	noop := func(context.Context, bus.Event) error { return nil }
+	type report struct {
+		scope broker.Scope
+		err   error
+	}
+	watch := func(b *kafka.EventBus) chan report {
+		ch := make(chan report, 16)
+		b.SetErrorObserver(broker.ErrorObserverFunc(func(s broker.Scope, err error) { ch <- report{s, err} }))
+		return ch
+	}
+	missing := func(reports chan report) []string {
+		var out []string
+		for {
+			select {
+			case r := <-reports:
+				var te *kafka.TopicError
+				if r.scope != broker.ScopeDeadLetter || !errors.Is(r.err, kafka.ErrDeadLetterTopicMissing) || !errors.As(r.err, &te) {
+					t.Errorf("unexpected report %s: %v", r.scope, r.err)
+					continue
+				}
+				if !strings.Contains(r.err.Error(), `deadLetterTopic: "-"`) {
+					t.Errorf("report %q does not say how to fix it", r.err)
+				}
+				out = append(out, te.Topic)
+			default:
+				return out
+			}
+		}
+	}
+
+	b := started(t, map[string]any{"brokers": k.Addrs()})
+	reports := watch(b)
+	for _, topic := range []string{"bare", "guarded", "bare", "wild.*"} {
+		if _, err := b.Subscribe(ctxT(t), topic, noop); err != nil {
+			t.Fatalf("Subscribe(%s) = %v; a missing dead-letter topic must not refuse it", topic, err)
+		}
+	}
+	if got := missing(reports); !slices.Equal(got, []string{"dlq.bare", "dlq.wild.a"}) {
+		t.Errorf("reported %v, want dlq.bare once and dlq.wild.a (dlq.guarded exists)", got)
+	}
+
+	disabled := started(t, map[string]any{"brokers": k.Addrs(), "deadLetterTopic": "-"})
+	quiet := watch(disabled)
+	if _, err := disabled.Subscribe(ctxT(t), "bare", noop); err != nil {
+		t.Fatal(err)
+	}
+	if got := missing(quiet); len(got) != 0 {
+		t.Errorf("dead-lettering disabled, yet reported %v", got)
 	}
 }

@@ -130,6 +130,7 @@ func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.Even
 		return nil, fmt.Errorf("kafka engine: subscribe %q: %w", topic, err)
 	}
 	s.known = parts
+	r.reportMissingDeadLetterTopics(topic, parts)
 
 	b.mu.Lock()
 	// Stop marks the engine stopping before it stops the registered
@@ -289,6 +290,7 @@ func (s *subscription) reconcile(r *runState, list topicList) {
 	s.mu.Lock()
 	s.known = want
 	s.mu.Unlock()
+	r.reportMissingDeadLetterTopics(s.topic, added)
 	s.b.mu.Lock()
 	cr := s.cur
 	s.b.mu.Unlock()
