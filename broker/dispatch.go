@@ -137,12 +137,14 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 			return Result{Outcome: OutcomeLeave, Attempts: attempt, Err: err}
 		}
 		d.counters.Retried.Add(1)
+		tc.Retried.Add(1)
 	}
 	if d.opts.AckMode == AckManual {
 		return Result{Outcome: OutcomeLeave, Attempts: max, Err: err}
 	}
 	if dl, ok := d.opts.NewDeadLetter(env, subID, err, max); ok {
 		d.counters.DeadLettered.Add(1)
+		tc.DeadLettered.Add(1)
 		return Result{Outcome: OutcomeDeadLetter, Attempts: max, Err: err, DeadLetter: dl}
 	}
 	d.counters.DroppedOn(tc)
@@ -184,6 +186,7 @@ func (d *Dispatcher) Reject(topic, entryID string, raw []byte, err error) Result
 	d.errs.Report(ScopeDecode, err)
 	if dl, ok := d.opts.NewRejectedDeadLetter(topic, entryID, raw, err); ok {
 		d.counters.DeadLettered.Add(1)
+		d.counters.Topic(topic).DeadLettered.Add(1)
 		return Result{Outcome: OutcomeDeadLetter, Err: err, DeadLetter: dl}
 	}
 	d.counters.CountDropped(topic)

@@ -16,8 +16,8 @@ import (
 // Delivered, Failed and Dropped per topic; engines count Published and
 // their own drops with CountPublished and CountDropped (or, when they
 // carry a topic's counters with an event, PublishedOn and DroppedOn).
-// Panics, Retried and DeadLettered are engine-wide only: bus.TopicStats
-// has no fields for them.
+// The Dispatcher also counts Retried and DeadLettered per topic; Panics
+// is engine-wide only (a panic is counted as Failed on its topic).
 type Counters struct {
 	Published    atomic.Uint64
 	Delivered    atomic.Uint64

@@ -35,7 +35,7 @@ func TestTopicStats(t *testing.T) {
 		got := c.TopicStats()
 		want := map[string]bus.TopicStats{
 			"a":            {Published: 2, Delivered: 2},
-			"b":            {Published: 1, Delivered: 2, Failed: 2, Dropped: 1},
+			"b":            {Published: 1, Delivered: 2, Failed: 2, Dropped: 1, Retried: 1},
 			"c":            {Dropped: 1},
 			bus.OtherTopic: {Dropped: 1},
 		}
@@ -47,7 +47,8 @@ func TestTopicStats(t *testing.T) {
 			sum = sum.Add(s)
 		}
 		es := c.EngineStats()
-		if sum.Published != es.Published || sum.Delivered != es.Delivered || sum.Failed != es.Failed || sum.Dropped != es.Dropped {
+		if sum.Published != es.Published || sum.Delivered != es.Delivered || sum.Failed != es.Failed || sum.Dropped != es.Dropped ||
+			sum.Retried != es.Retried || sum.DeadLettered != es.DeadLettered {
 			t.Errorf("sum over topics %+v does not match engine stats %+v", sum, es)
 		}
 	})
@@ -71,7 +72,7 @@ func TestTopicStats(t *testing.T) {
 		}
 	})
 
-	t.Run("a dead-lettered event counts its handler calls on its topic", func(t *testing.T) {
+	t.Run("a dead-lettered event counts its handler calls, retries and dead letter on its topic", func(t *testing.T) {
 		o := fast
 		o.MaxRetries = 2
 		d, c, _ := newDispatcher(o)
@@ -79,12 +80,19 @@ func TestTopicStats(t *testing.T) {
 		if r.Outcome != broker.OutcomeDeadLetter {
 			t.Fatalf("outcome %v, want dead-letter", r.Outcome)
 		}
-		got := c.TopicStats()["orders"]
-		if got.Delivered != 3 || got.Failed != 3 || got.Dropped != 0 {
-			t.Errorf("orders = %+v, want 3 calls, 3 failures, nothing dropped", got)
+		d.Reject("orders", "7-0", []byte("junk"), fmt.Errorf("%w: test", broker.ErrMalformed))
+		d.Reject("", "8-0", []byte("junk"), fmt.Errorf("%w: test", broker.ErrMalformed)) // topic unknown
+		stats := c.TopicStats()
+		got := stats["orders"]
+		want := bus.TopicStats{Delivered: 3, Failed: 3, Retried: 2, DeadLettered: 2}
+		if got != want {
+			t.Errorf("orders = %+v, want %+v (3 calls, 2 retries, the failed and the rejected event dead-lettered, nothing dropped)", got, want)
 		}
-		if es := c.EngineStats(); es.DeadLettered != 1 {
-			t.Errorf("DeadLettered = %d, want 1", es.DeadLettered)
+		if other := stats[bus.OtherTopic]; other.DeadLettered != 1 {
+			t.Errorf("an undecodable entry of unknown topic: %s = %+v, want 1 dead-lettered", bus.OtherTopic, other)
+		}
+		if es := c.EngineStats(); es.DeadLettered != 3 || es.Retried != 2 {
+			t.Errorf("engine-wide DeadLettered = %d, Retried = %d, want 3 and 2", es.DeadLettered, es.Retried)
 		}
 	})
 }

@@ -29,6 +29,12 @@ type TopicStats struct {
 	// Dropped counts (event, subscription) pairs never handed to a
 	// handler.
 	Dropped uint64 `json:"dropped"`
+	// Retried counts handler calls repeated after a failure (broker
+	// engines' retry policy; in-process engines do not retry).
+	Retried uint64 `json:"retried"`
+	// DeadLettered counts events of the topic moved to its dead-letter
+	// topic (after their retries, or undecodable/oversized on receive).
+	DeadLettered uint64 `json:"deadLettered"`
 }
 
 // Add returns the field-wise sum of s and o.
@@ -37,6 +43,8 @@ func (s TopicStats) Add(o TopicStats) TopicStats {
 	s.Delivered += o.Delivered
 	s.Failed += o.Failed
 	s.Dropped += o.Dropped
+	s.Retried += o.Retried
+	s.DeadLettered += o.DeadLettered
 	return s
 }
 
@@ -53,13 +61,14 @@ type TopicStatsProvider interface {
 // the pointer with the event and increments the fields on delivery, so
 // the delivery path does no map lookup.
 type TopicCounters struct {
-	Published, Delivered, Failed, Dropped atomic.Uint64
+	Published, Delivered, Failed, Dropped, Retried, DeadLettered atomic.Uint64
 }
 
 func (c *TopicCounters) load() TopicStats {
 	return TopicStats{
 		Published: c.Published.Load(), Delivered: c.Delivered.Load(),
 		Failed: c.Failed.Load(), Dropped: c.Dropped.Load(),
+		Retried: c.Retried.Load(), DeadLettered: c.DeadLettered.Load(),
 	}
 }
 

@@ -31,6 +31,7 @@ const DefaultPrefix = "eventbus"
 //	P.in_flight, P.queue_depth, P.lag, P.lossy_shutdown gauge   engine
 //	P.handler_latency_ms.avg|p50|p95|p99                gauge   engine (only intervals with calls)
 //	P.topic.published|delivered|failed|dropped          count   engine, topic (only non-zero)
+//	P.topic.retried|dead_lettered                       count   engine, topic (only non-zero)
 //	P.delivered_total, P.dropped_total                  gauge   engine, also engine:_all
 //
 // delivered_total and dropped_total are the cumulative gauges the
@@ -211,6 +212,8 @@ func (e *DatadogStatsdExporter) reportTopics() {
 				{"topic.delivered", cur.Delivered, p.Delivered},
 				{"topic.failed", cur.Failed, p.Failed},
 				{"topic.dropped", cur.Dropped, p.Dropped},
+				{"topic.retried", cur.Retried, p.Retried},
+				{"topic.dead_lettered", cur.DeadLettered, p.DeadLettered},
 			} {
 				if d := delta(c.cur, c.old); d > 0 {
 					e.count(c.name, d, tags)

@@ -349,3 +349,30 @@ func TestDatadogLegacyEnginesReportOnlyDeliveredAndDropped(t *testing.T) {
 		t.Fatalf("dropped_total{_all} = %v", g)
 	}
 }
+
+func TestDatadogReportsRetriesAndDeadLettersPerTopic(t *testing.T) {
+	a := newAgent(t)
+	e, err := exporters.NewDatadogStatsdExporter(fixedFigures(), "", a.addr(), 10*time.Millisecond, nil, exporters.WithTopicLimit(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runExporter(t, e)
+	eventually(t, 5*time.Second, "per-topic retries", func() bool {
+		return a.sum("eventbus.topic.retried", "topic:orders.b") == 3
+	})
+	// Counts are deltas: a fixed source is reported once, never again.
+	time.Sleep(50 * time.Millisecond)
+	for _, c := range []struct {
+		name, topic string
+		want        float64
+	}{
+		{"eventbus.topic.retried", "orders.b", 3},
+		{"eventbus.topic.retried", "other", 1}, // orders.c, past the limit of 2
+		{"eventbus.topic.dead_lettered", "orders.b", 1},
+		{"eventbus.topic.dead_lettered", "orders.a", 0},
+	} {
+		if got := a.sum(c.name, "engine:fast", "topic:"+c.topic); got != c.want {
+			t.Errorf("%s topic:%s = %v, want %v", c.name, c.topic, got, c.want)
+		}
+	}
+}

@@ -34,6 +34,8 @@ const DefaultNamespace = "modular_eventbus"
 //	N_topic_delivered_total{engine,topic}  counter
 //	N_topic_failed_total{engine,topic}     counter
 //	N_topic_dropped_total{engine,topic}    counter
+//	N_topic_retried_total{engine,topic}    counter
+//	N_topic_dead_lettered_total{engine,topic} counter
 //
 // delivered_total and dropped_total cover every engine that reports
 // bus.StatsProvider or bus.EngineStatsProvider; the other per-engine
@@ -119,6 +121,8 @@ func NewPrometheusCollector(src StatsSource, namespace string, opts ...Option) *
 		{topicDesc("topic_delivered_total", "Handler calls that returned, per topic (bounded: overflow topics are labelled other)."), func(s bus.TopicStats) float64 { return float64(s.Delivered) }},
 		{topicDesc("topic_failed_total", "Handler calls that failed, per topic (bounded: overflow topics are labelled other)."), func(s bus.TopicStats) float64 { return float64(s.Failed) }},
 		{topicDesc("topic_dropped_total", "Deliveries dropped, per topic (bounded: overflow topics are labelled other)."), func(s bus.TopicStats) float64 { return float64(s.Dropped) }},
+		{topicDesc("topic_retried_total", "Handler calls repeated after a failure, per topic (bounded: overflow topics are labelled other)."), func(s bus.TopicStats) float64 { return float64(s.Retried) }},
+		{topicDesc("topic_dead_lettered_total", "Events moved to a dead-letter topic, per topic (bounded: overflow topics are labelled other)."), func(s bus.TopicStats) float64 { return float64(s.DeadLettered) }},
 	}
 	return c
 }

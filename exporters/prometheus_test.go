@@ -48,8 +48,8 @@ func fixedFigures() fixedSource {
 		}},
 		topics: map[string]map[string]bus.TopicStats{"fast": {
 			"orders.a": {Published: 5, Delivered: 5},
-			"orders.b": {Published: 3, Delivered: 2, Failed: 1, Dropped: 1},
-			"orders.c": {Published: 2, Delivered: 2, Failed: 1},
+			"orders.b": {Published: 3, Delivered: 2, Failed: 1, Dropped: 1, Retried: 3, DeadLettered: 1},
+			"orders.c": {Published: 2, Delivered: 2, Failed: 1, Retried: 1},
 		}},
 	}
 }
@@ -119,6 +119,11 @@ shop_queue_depth{engine="fast"} 3
 # HELP shop_retried_total Redeliveries after a failed handler call.
 # TYPE shop_retried_total counter
 shop_retried_total{engine="fast"} 4
+# HELP shop_topic_dead_lettered_total Events moved to a dead-letter topic, per topic (bounded: overflow topics are labelled other).
+# TYPE shop_topic_dead_lettered_total counter
+shop_topic_dead_lettered_total{engine="fast",topic="orders.a"} 0
+shop_topic_dead_lettered_total{engine="fast",topic="orders.b"} 1
+shop_topic_dead_lettered_total{engine="fast",topic="other"} 0
 # HELP shop_topic_delivered_total Handler calls that returned, per topic (bounded: overflow topics are labelled other).
 # TYPE shop_topic_delivered_total counter
 shop_topic_delivered_total{engine="fast",topic="orders.a"} 5
@@ -139,6 +144,11 @@ shop_topic_failed_total{engine="fast",topic="other"} 1
 shop_topic_published_total{engine="fast",topic="orders.a"} 5
 shop_topic_published_total{engine="fast",topic="orders.b"} 3
 shop_topic_published_total{engine="fast",topic="other"} 2
+# HELP shop_topic_retried_total Handler calls repeated after a failure, per topic (bounded: overflow topics are labelled other).
+# TYPE shop_topic_retried_total counter
+shop_topic_retried_total{engine="fast",topic="orders.a"} 0
+shop_topic_retried_total{engine="fast",topic="orders.b"} 3
+shop_topic_retried_total{engine="fast",topic="other"} 1
 `
 
 func TestCollectorExpositionIsExactAndLintClean(t *testing.T) {
