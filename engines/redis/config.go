@@ -136,6 +136,19 @@ type Config struct {
 	// matching streams (SCAN). A publish through this engine to a new
 	// topic triggers a scan at once. Default: 1s.
 	DiscoveryInterval bus.Duration `json:"discoveryInterval,omitempty"`
+	// StaleGroupTimeout, when > 0, removes the private consumer groups
+	// (the default, one per subscription) that processes which died
+	// without Unsubscribe left on this engine's streams: a private group
+	// whose consumers have all been idle longer than this is destroyed
+	// (XGROUP DESTROY), checked every quarter of it (1s to 5min). Live
+	// subscriptions read at least every blockTimeout, so their groups are
+	// never idle that long unless one batch of handlers runs longer; an
+	// engine that is stopped (its subscriptions kept for the next Start)
+	// looks dead too, and on Start its subscriptions recreate a removed
+	// group from the start of the stream (redelivery, never loss). Shared
+	// groups (Group) are never removed. Must be 0 (default: off) or at
+	// least twice claimTimeout and twice blockTimeout.
+	StaleGroupTimeout bus.Duration `json:"staleGroupTimeout,omitempty"`
 
 	broker.Options
 }
@@ -224,6 +237,9 @@ func (c Config) Validate() error {
 		if f.v <= 0 {
 			return bad(f.name, f.v.Std(), "must be > 0")
 		}
+	}
+	if t := c.StaleGroupTimeout.Std(); t < 0 || t > 0 && (t < 2*c.ClaimTimeout.Std() || t < 2*c.BlockTimeout.Std()) {
+		return bad("staleGroupTimeout", t, fmt.Sprintf("must be 0 (off) or at least twice claimTimeout (%v) and twice blockTimeout (%v)", c.ClaimTimeout.Std(), c.BlockTimeout.Std()))
 	}
 	if c.PublishLinger < 0 {
 		return bad("publishLinger", c.PublishLinger.Std(), "must be >= 0")

@@ -59,6 +59,8 @@ func TestConfig(t *testing.T) {
 		{"a negative readCount", map[string]any{"readCount": -3}, "readCount: -3"},
 		{"a negative db", map[string]any{"db": -2}, "db: -2"},
 		{"a negative claimTimeout", map[string]any{"claimTimeout": "-1s"}, "claimTimeout: -1s"},
+		{"a staleGroupTimeout below twice claimTimeout", map[string]any{"staleGroupTimeout": "45s"}, "staleGroupTimeout: 45s: must be 0 (off) or at least twice claimTimeout (30s)"},
+		{"a negative staleGroupTimeout", map[string]any{"staleGroupTimeout": "-1m"}, "staleGroupTimeout: -1m0s"},
 		{"an unknown ackMode", map[string]any{"ackMode": "sometimes"}, "ackMode: sometimes"},
 		{"a bad dead-letter template", map[string]any{"deadLetterTopic": "dead"}, "deadLetterTopic: dead"},
 		{"a misspelt key", map[string]any{"claimTimout": "1s"}, "claimTimout"},

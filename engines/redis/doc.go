@@ -17,7 +17,9 @@
 // every event published afterwards is delivered. Wildcard subscriptions
 // ("order.*", "*") discover matching streams, including ones created
 // later; dead-letter streams are only matched by patterns inside the
-// dead-letter namespace (broker.Options.SubscriptionMatches).
+// dead-letter namespace (broker.Options.SubscriptionMatches). Private
+// groups that dead processes left behind are removed by running engines
+// when Config.StaleGroupTimeout is set.
 //
 // # Guarantees
 //

@@ -52,6 +52,10 @@ type EventBus struct {
 	// known holds topics this engine has published to, so that the first
 	// publish to a new topic wakes the wildcard discovery at once.
 	known sync.Map
+
+	// staleGroupsRemoved counts the private groups of dead processes the
+	// reaper destroyed (StaleGroupsRemoved).
+	staleGroupsRemoved atomic.Uint64
 }
 
 // runState is what one Start creates and its Stop tears down.
@@ -65,6 +69,7 @@ type runState struct {
 	pub    *publisher
 	acks   *acker
 	disc   *discovery
+	reap   *reaper
 	wg     sync.WaitGroup // publisher, acker and discovery goroutines
 }
 
@@ -130,6 +135,10 @@ func (b *EventBus) SetObserver(o bus.Observer) { b.dispatcher.SetObserver(o) }
 // with log/slog. Either way they are counted (BackgroundErrors).
 func (b *EventBus) SetErrorObserver(o broker.ErrorObserver) { b.errs.SetObserver(o) }
 
+// StaleGroupsRemoved returns how many private consumer groups of dead
+// processes this engine has destroyed (Config.StaleGroupTimeout).
+func (b *EventBus) StaleGroupsRemoved() uint64 { return b.staleGroupsRemoved.Load() }
+
 // BackgroundErrors returns how many background errors were reported under
 // scope ("" for all scopes).
 func (b *EventBus) BackgroundErrors(scope broker.Scope) uint64 {
@@ -166,9 +175,11 @@ func (b *EventBus) Start(ctx context.Context) error {
 	rs.pub = newPublisher(b, rs)
 	rs.acks = newAcker(b, rs)
 	rs.disc = newDiscovery(b, rs)
+	rs.reap = newReaper(b, rs)
 	rs.pub.start()
 	rs.acks.start()
 	rs.disc.start()
+	rs.reap.start()
 
 	b.mu.Lock()
 	b.run.Store(rs)
@@ -227,6 +238,7 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	}
 	rs.pub.stop()
 	rs.disc.stop()
+	rs.reap.stop()
 	rs.acks.stop(ctx)
 	rs.wg.Wait()
 	rs.cancel()

@@ -104,7 +104,7 @@ func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.Even
 	if b.cfg.Group != "" {
 		s.group, s.shared = b.cfg.Group, true
 	} else {
-		s.group = b.cfg.KeyPrefix + "sub:" + s.id
+		s.group = b.privateGroupPrefix() + s.id
 	}
 	if err := b.prepareStreams(ctx, rs, s); err != nil {
 		return nil, fmt.Errorf("redis engine: subscribe %q: %w", topic, err)
