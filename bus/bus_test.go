@@ -34,7 +34,7 @@ func TestMatchTopic(t *testing.T) {
 			t.Errorf("MatchTopic(%q, %q) = %v, want %v", tc.pattern, tc.topic, got, tc.want)
 		}
 	}
-	if allocs := testing.AllocsPerRun(100, func() { MatchTopic("order.*", "order.placed") }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(100, func() { matchSink = MatchTopic("order.*", "order.placed") }); allocs != 0 {
 		t.Errorf("MatchTopic allocates %.0f times", allocs)
 	}
 }
@@ -192,3 +192,6 @@ func TestLatencyHistogramObserveNCountsEveryCallAtTheMean(t *testing.T) {
 		}
 	}
 }
+
+// matchSink keeps the compiler from dropping the call being measured.
+var matchSink bool

@@ -3,7 +3,6 @@ package eventbustest
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -193,5 +192,3 @@ func short(list []string) string {
 	}
 	return fmt.Sprint(list)
 }
-
-func numGoroutine() int { return runtime.NumGoroutine() }

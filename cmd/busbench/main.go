@@ -32,7 +32,6 @@ import (
 type benchCase struct {
 	name string
 	run  busbench.Runner
-	base string // the case this one's ratio is reported against ("" = chan P1)
 }
 
 func cases(rings []int) []benchCase {

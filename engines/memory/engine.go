@@ -143,6 +143,7 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	b.mu.Unlock()
 
 	b.gate.Lock() // waits for publishes in flight (they can progress: workers still run)
+	//lint:ignore SA2001 empty on purpose: taking the lock waits for the publishes in flight
 	b.gate.Unlock()
 	close(r.stop)
 	done := make(chan struct{})

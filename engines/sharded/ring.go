@@ -99,10 +99,6 @@ type slotData struct {
 	ctx      context.Context
 }
 
-func (sl *slot) data() slotData {
-	return slotData{sl.topic, sl.payload, sl.metadata, sl.ctx}
-}
-
 func (sl *slot) set(d slotData) {
 	sl.topic, sl.payload, sl.metadata, sl.ctx = d.topic, d.payload, d.metadata, d.ctx
 }
