@@ -3,6 +3,9 @@
 #   make test                      installs what tests need, then runs every test
 .PHONY: test test-deps lint bench
 
+# staticcheck runs with go run pkg@version: pinned, and kept out of go.mod.
+STATICCHECK_VERSION := v0.8.2
+
 test: test-deps lint
 	go test -race -count=1 -timeout 25m ./...
 
@@ -13,3 +16,4 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
