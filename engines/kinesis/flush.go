@@ -16,9 +16,12 @@ var _ bus.Flusher = (*EventBus)(nil)
 // every subscription of this engine (and its handler returned), or ctx's
 // error.
 //
-// It writes a marker record into each open shard (as Subscribe does) and
-// waits until each subscription's reader of that shard has settled the
-// marker, so every record before it. A shard of a shared
+// It first waits until the producer has written (or failed and reported)
+// every record queued before the call, which matters with asyncPublish:
+// there Publish returns before the record is sent. With no subscription,
+// that is all Flush does. Then it writes a marker record into each open
+// shard (as Subscribe does) and waits until each subscription's reader of
+// that shard has settled the marker, so every record before it. A shard of a shared
 // (applicationName) consumer that another process holds is that process's
 // to flush and is not waited for. In manual-ack mode an event counts once
 // acked. Flush on a stopped bus returns nil: nothing is being delivered.
@@ -33,6 +36,13 @@ func (b *EventBus) Flush(ctx context.Context) error {
 		subs = append(subs, s)
 	}
 	b.mu.Unlock()
+	// Records of async publishes may still wait in the producer: the
+	// markers below must come after them.
+	if p := b.producer.Load(); p != nil {
+		if err := p.barrier(ctx); err != nil {
+			return fmt.Errorf("kinesis: flush: waiting for queued records: %w", err)
+		}
+	}
 	if len(subs) == 0 {
 		return nil
 	}

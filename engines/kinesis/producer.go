@@ -52,6 +52,19 @@ type producer struct {
 	results    chan sendResult
 	budgets    map[string]*writeBudget // rate-limited mode, run only
 	wg         sync.WaitGroup          // sends
+
+	// Flush barriers, run only: nextSeq numbers the records taken from
+	// in, sending maps each batch in a PutRecords call (by its first
+	// record) to its lowest seq, and barriers wait, in arrival order, for
+	// every record numbered below their target to be done.
+	nextSeq  uint64
+	sending  map[*record]uint64
+	barriers []pendingBarrier
+}
+
+type pendingBarrier struct {
+	target uint64
+	done   chan struct{}
 }
 
 const (
@@ -73,6 +86,11 @@ type record struct {
 	topic    *bus.TopicCounters // the event's topic counters (Published, Dropped)
 	state    atomic.Int32
 	lastErr  error
+	// seq is the order in which run took the record from in (run only).
+	seq uint64
+	// barrier, when non-nil, makes this a Flush barrier rather than an
+	// event: run closes it once every record it took before is done.
+	barrier chan struct{}
 }
 
 type sendResult struct {
@@ -117,6 +135,7 @@ func newProducer(b *EventBus) *producer {
 		cancelSend: cancel,
 		results:    make(chan sendResult, b.cfg.MaxInFlightBatches),
 		budgets:    map[string]*writeBudget{},
+		sending:    map[*record]uint64{},
 	}
 	go p.run()
 	return p
@@ -163,6 +182,74 @@ func (p *producer) wait(ctx context.Context, r *record) error {
 	return fmt.Errorf("%w: %w (it was in a PutRecords call)", ErrPublishUnknown, ctx.Err())
 }
 
+// barrier waits until every record handed to the producer before the
+// call (in particular every record of an async Publish that returned) is
+// done: written, or failed and reported. It returns ctx's error if ctx
+// ends first, and nil at once when the producer has stopped (Stop sent or
+// failed everything it held).
+func (p *producer) barrier(ctx context.Context) error {
+	b := &record{barrier: make(chan struct{})}
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return nil
+	}
+	select {
+	case p.in <- b:
+	case <-ctx.Done():
+		p.mu.RUnlock()
+		return ctx.Err()
+	case <-p.closing:
+		p.mu.RUnlock()
+		return nil
+	}
+	p.mu.RUnlock()
+	select {
+	case <-b.barrier:
+		return nil
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// take moves r from in into the backlog, or registers it as a barrier.
+// It reports whether r is an event (added to the backlog).
+func (p *producer) take(r *record) bool {
+	if r.barrier != nil {
+		p.barriers = append(p.barriers, pendingBarrier{target: p.nextSeq, done: r.barrier})
+		return false
+	}
+	r.seq = p.nextSeq
+	p.nextSeq++
+	return true
+}
+
+// releaseBarriers closes the barriers whose records are all done: no
+// record in backlog or in a PutRecords call is numbered below their
+// target.
+func (p *producer) releaseBarriers(backlog []*record) {
+	if len(p.barriers) == 0 {
+		return
+	}
+	low := p.nextSeq
+	for _, r := range backlog {
+		if r.seq < low && r.state.Load() != stateAbandoned {
+			low = r.seq
+		}
+	}
+	for _, s := range p.sending {
+		low = min(low, s)
+	}
+	n := 0
+	for n < len(p.barriers) && p.barriers[n].target <= low {
+		close(p.barriers[n].done)
+		n++
+	}
+	p.barriers = p.barriers[n:]
+}
+
 // close stops accepting records and sends what is queued. If ctx expires
 // first, the records left fail with bus.ErrEventBusShutdownTimeout and
 // close returns ctx's error.
@@ -203,8 +290,10 @@ func (p *producer) run() {
 		for len(backlog) < 4*cfg.BatchMaxRecords*cfg.MaxInFlightBatches {
 			select {
 			case r := <-p.in:
-				backlog = append(backlog, r)
-				bytes += r.size
+				if p.take(r) {
+					backlog = append(backlog, r)
+					bytes += r.size
+				}
 			default:
 				return
 			}
@@ -212,6 +301,7 @@ func (p *producer) run() {
 	}
 	for {
 		pull()
+		p.releaseBarriers(backlog)
 		if draining && len(backlog) == 0 && inflight == 0 && len(p.in) == 0 {
 			return
 		}
@@ -234,6 +324,11 @@ func (p *producer) run() {
 				}
 				if len(batch) > 0 {
 					inflight++
+					low := batch[0].seq
+					for _, r := range batch[1:] {
+						low = min(low, r.seq)
+					}
+					p.sending[batch[0]] = low
 					p.wg.Add(1)
 					go p.send(batch)
 					continue
@@ -259,10 +354,13 @@ func (p *producer) run() {
 		}
 		select {
 		case r := <-in:
-			backlog = append(backlog, r)
-			bytes += r.size
+			if p.take(r) {
+				backlog = append(backlog, r)
+				bytes += r.size
+			}
 		case res := <-p.results:
 			inflight--
+			delete(p.sending, res.batch[0])
 			retry := p.complete(res, now)
 			if len(retry) > 0 {
 				for _, r := range retry {
@@ -282,7 +380,9 @@ func (p *producer) run() {
 			for {
 				select {
 				case r := <-p.in:
-					p.fail([]*record{r}, bus.ErrEventBusShutdownTimeout)
+					if r.barrier == nil { // a Flush barrier is released by done
+						p.fail([]*record{r}, bus.ErrEventBusShutdownTimeout)
+					}
 					continue
 				default:
 				}
