@@ -11,7 +11,18 @@ import (
 func TestConformance(t *testing.T) {
 	// All checks share one stream (the suite isolates them by topic), as
 	// the engines of one application would.
+	conformance(t, testConfig(kinesalite.Endpoint()))
+}
+
+// With asyncPublish, Publish returns before the record is written; the
+// contract (flush barrier, lossless Stop, order per key...) still holds.
+func TestConformanceWithAsyncPublish(t *testing.T) {
 	cfg := testConfig(kinesalite.Endpoint())
+	cfg.AsyncPublish = true
+	conformance(t, cfg)
+}
+
+func conformance(t *testing.T, cfg Config) {
 	eventbustest.Run(t, eventbustest.Config{
 		New: func(t *testing.T) bus.EventBus {
 			b, err := NewEventBus(cfg)
