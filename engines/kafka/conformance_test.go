@@ -12,9 +12,20 @@ import (
 )
 
 func TestConformance(t *testing.T) {
+	conformance(t, nil)
+}
+
+// With the producer's "async" option, Publish returns once the record is
+// queued; the contract (flush barrier, lossless Stop, order per key...)
+// still holds.
+func TestConformanceWithAsyncProducer(t *testing.T) {
+	conformance(t, map[string]any{"producer": map[string]string{"async": "true"}})
+}
+
+func conformance(t *testing.T, extra map[string]any) {
 	k := testinfra.StartKafka(t, testinfra.KafkaOptions{})
 	eventbustest.Run(t, eventbustest.Config{
-		New: func(t *testing.T) bus.EventBus { return newEngine(t, engineConfig(k, nil)) },
+		New: func(t *testing.T) bus.EventBus { return newEngine(t, engineConfig(k, extra)) },
 		Features: eventbustest.Features{
 			Persistent:                   true,
 			PayloadRoundTripsAsJSON:      true,
