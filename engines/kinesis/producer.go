@@ -91,6 +91,21 @@ type record struct {
 	// barrier, when non-nil, makes this a Flush barrier rather than an
 	// event: run closes it once every record it took before is done.
 	barrier chan struct{}
+	// shardSet and shard memoize shardOf (rate-limited mode, run only).
+	shardSet *shardSet
+	shard    *shard
+}
+
+// shardOf returns the open shard of set that r's partition key maps to
+// (nil if none), computing the MD5 once per shard set.
+func (r *record) shardOf(set *shardSet) *shard {
+	if set == nil {
+		return nil
+	}
+	if r.shardSet != set {
+		r.shardSet, r.shard = set, set.forKey(r.pk)
+	}
+	return r.shard
 }
 
 type sendResult struct {
@@ -283,6 +298,9 @@ func (p *producer) run() {
 		backoff  = broker.Backoff{Base: cfg.PublishBackoff.Std(), Max: cfg.PublishBackoffMax.Std()}
 		timer    = time.NewTimer(time.Hour)
 		draining bool
+		// holdSince is when run began holding back a partial batch in
+		// rate-limited mode (zero: not holding); see rateHold.
+		holdSince time.Time
 	)
 	defer timer.Stop()
 	linger := cfg.FlushInterval.Std()
@@ -316,6 +334,11 @@ func (p *producer) run() {
 			case !due:
 				wake = linger - now.Sub(backlog[0].enq)
 			default:
+				if hold := p.rateHold(backlog, now, draining, &holdSince); hold > 0 {
+					wake = hold
+					break
+				}
+				holdSince = time.Time{}
 				var batch []*record
 				var rateWait time.Duration
 				batch, backlog, rateWait = p.cut(backlog, now)
@@ -403,6 +426,87 @@ func (p *producer) run() {
 	}
 }
 
+// maxRateHold bounds how long rate-limited mode holds back a partial
+// batch: one write window, after which every shard's budget has renewed.
+const maxRateHold = time.Second
+
+// rateHold returns how long to wait before cutting a batch, 0 to cut now.
+// In rate-limited mode, under load (a full batch is queued), when the
+// shards' write budgets would only let part of it through, sending that
+// part would split the budget into small calls that keep splitting it
+// (each window entry frees as it was taken). Waiting for the budget of a
+// full batch keeps the calls full at the same throughput: the budget, not
+// the calls, is the limit (a Flush waiting behind the backlog takes as
+// long either way). A hold lasts at most maxRateHold, and never while
+// draining for Stop.
+func (p *producer) rateHold(backlog []*record, now time.Time, draining bool, since *time.Time) time.Duration {
+	cfg := p.b.cfg
+	if !cfg.RateLimited || draining || len(backlog) < cfg.BatchMaxRecords {
+		return 0
+	}
+	full, wait := p.fullBatchFits(backlog, now)
+	if full || wait <= 0 {
+		return 0
+	}
+	if since.IsZero() {
+		*since = now
+	}
+	left := maxRateHold - now.Sub(*since)
+	if left <= 0 {
+		return 0
+	}
+	return max(min(wait, left), time.Millisecond)
+}
+
+// fullBatchFits reports whether cut would now take a full batch
+// (batchMaxRecords records, or batchMaxBytes bytes) from backlog under
+// the shards' write budgets; if not, wait is how long until a blocked
+// shard's budget grows. It changes no budget.
+func (p *producer) fullBatchFits(backlog []*record, now time.Time) (full bool, wait time.Duration) {
+	cfg := p.b.cfg
+	shards := p.b.shards.Load()
+	type room struct{ records, bytes int }
+	rooms := map[string]*room{}
+	var n, size int
+	for _, r := range backlog {
+		if r.state.Load() == stateAbandoned {
+			continue
+		}
+		if size+r.size > cfg.BatchMaxBytes && n > 0 {
+			return true, 0
+		}
+		if sh := r.shardOf(shards); sh != nil {
+			rm := rooms[sh.id]
+			if rm == nil {
+				rm = &room{records: shardWriteRecordsPerSec, bytes: shardWriteBytesPerSec}
+				if wb := p.budgets[sh.id]; wb != nil {
+					rm.records, rm.bytes = wb.room(now)
+				}
+				rooms[sh.id] = rm
+			}
+			if rm.records < 1 || (rm.bytes < r.size && rm.bytes < shardWriteBytesPerSec) {
+				if rm.records >= 0 { // first blocked record of this shard
+					if wb := p.budgets[sh.id]; wb != nil {
+						if w := wb.wait(r.size, now); wait == 0 || w < wait {
+							wait = w
+						}
+					}
+					rm.records = -1 // the shard's later records stay behind it
+				}
+				continue
+			}
+			rm.records--
+			rm.bytes -= r.size
+		}
+		n++
+		size += r.size
+		if n >= cfg.BatchMaxRecords {
+			return true, 0
+		}
+	}
+	return false, wait
+}
+
 // cut takes the next batch from the front of backlog, in order, skipping
 // records whose synchronous publisher gave up. In rate-limited mode a
 // record whose shard has no write budget left stays queued, and so do the
@@ -426,7 +530,7 @@ func (p *producer) cut(backlog []*record, now time.Time) (batch, rest []*record,
 			continue
 		}
 		if shards != nil {
-			if sh := shards.forKey(r.pk); sh != nil {
+			if sh := r.shardOf(shards); sh != nil {
 				if blocked[sh.id] {
 					rest = append(rest, r)
 					continue

@@ -96,6 +96,12 @@ func (w *writeBudget) take(size int, now time.Time) bool {
 	return true
 }
 
+// room returns how many records and bytes the window has left now.
+func (w *writeBudget) room(now time.Time) (records, bytes int) {
+	w.expire(now)
+	return shardWriteRecordsPerSec - w.records - w.pendRec, shardWriteBytesPerSec - w.bytes - w.pendBytes
+}
+
 // commit records what the batch took, at now.
 func (w *writeBudget) commit(now time.Time) {
 	if w.pendRec == 0 {
