@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/eventbustest"
+	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
 
 func TestConformance(t *testing.T) {
@@ -19,6 +20,16 @@ func TestConformance(t *testing.T) {
 func TestConformanceWithAsyncPublish(t *testing.T) {
 	cfg := testConfig(kinesalite.Endpoint())
 	cfg.AsyncPublish = true
+	conformance(t, cfg)
+}
+
+// With the Redis checkpoint store (checkpoints and leases in a real
+// redis-server) the contract holds the same.
+func TestConformanceWithTheRedisCheckpointStore(t *testing.T) {
+	redisSrv := testinfra.StartRedis(t)
+	cfg := testConfig(kinesalite.Endpoint())
+	cfg.CheckpointStore = StoreRedis
+	cfg.CheckpointRedis = RedisOptions{URL: redisSrv.URL(), KeyPrefix: "conf:"}
 	conformance(t, cfg)
 }
 

@@ -152,12 +152,12 @@ func (c *consumer) shutdown() {
 	k := c.s.key
 	for _, r := range readers {
 		if !r.ended.Load() {
-			if err := c.b.store.Release(ctx, k, r.shard, c.owner); err != nil {
+			if err := c.b.checkpoints().Release(ctx, k, r.shard, c.owner); err != nil {
 				c.b.errs.Report(broker.ScopeAck, err)
 			}
 		}
 	}
-	if err := c.b.store.Leave(ctx, k, c.owner); err != nil {
+	if err := c.b.checkpoints().Leave(ctx, k, c.owner); err != nil {
 		c.b.errs.Report(broker.ScopeAck, err)
 	}
 	c.mu.Lock()
@@ -199,7 +199,7 @@ func (c *consumer) balance() {
 	defer cancel()
 	b, k, cfg := c.b, c.s.key, c.b.cfg
 	ttl := cfg.LeaseDuration.Std()
-	workers, err := b.store.Heartbeat(ctx, k, c.owner, ttl)
+	workers, err := b.checkpoints().Heartbeat(ctx, k, c.owner, ttl)
 	if err != nil {
 		b.errs.Report(broker.ScopeAck, err)
 		return
@@ -216,19 +216,19 @@ func (c *consumer) balance() {
 	}
 	c.mu.Unlock()
 	for _, r := range held {
-		if err := b.store.Renew(ctx, k, r.shard, c.owner, ttl); errors.Is(err, checkpoint.ErrLeaseLost) {
+		if err := b.checkpoints().Renew(ctx, k, r.shard, c.owner, ttl); errors.Is(err, checkpoint.ErrLeaseLost) {
 			c.drop(r)
 		} else if err != nil {
 			b.errs.Report(broker.ScopeAck, err)
 		}
 	}
 	set := b.shards.Load()
-	cps, err := b.store.Checkpoints(ctx, k)
+	cps, err := b.checkpoints().Checkpoints(ctx, k)
 	if err != nil {
 		b.errs.Report(broker.ScopeAck, err)
 		return
 	}
-	leases, err := b.store.Leases(ctx, k)
+	leases, err := b.checkpoints().Leases(ctx, k)
 	if err != nil {
 		b.errs.Report(broker.ScopeAck, err)
 		return
@@ -286,7 +286,7 @@ func (c *consumer) balance() {
 		if o, ok := leases[sh.id]; ok && o != c.owner {
 			continue
 		}
-		ok, err := b.store.Acquire(ctx, k, sh.id, c.owner, ttl)
+		ok, err := b.checkpoints().Acquire(ctx, k, sh.id, c.owner, ttl)
 		if err != nil {
 			b.errs.Report(broker.ScopeAck, err)
 			return
@@ -301,7 +301,7 @@ func (c *consumer) balance() {
 	}
 	// Re-read: a previous owner may have checkpointed between the first
 	// read and the take-over.
-	if fresh, err := b.store.Checkpoints(ctx, k); err == nil {
+	if fresh, err := b.checkpoints().Checkpoints(ctx, k); err == nil {
 		cps = fresh
 	}
 	for _, id := range acquired {
@@ -318,7 +318,7 @@ func (c *consumer) release(ctx context.Context, r *reader) {
 	r.stop()
 	<-r.done
 	if err := r.save(ctx); err == nil {
-		if err := c.b.store.Release(ctx, c.s.key, r.shard, c.owner); err != nil {
+		if err := c.b.checkpoints().Release(ctx, c.s.key, r.shard, c.owner); err != nil {
 			c.b.errs.Report(broker.ScopeAck, err)
 		}
 	}

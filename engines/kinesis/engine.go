@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
@@ -35,8 +36,13 @@ type EventBus struct {
 	prodStats  producerCounters
 	readCalls  atomic.Uint64 // GetRecords calls made
 
-	store     checkpoint.Store
-	redisConn *goredis.Client // the Redis store's client, closed by Close
+	// store holds the checkpoint store (read with checkpoints()). With
+	// checkpointStore "redis" the engine owns its client: Start opens it
+	// (with a new store on it) and Stop closes it, so a stopped engine
+	// holds no connection and no go-redis goroutine.
+	store     atomic.Pointer[storeRef]
+	redisOpts *goredis.Options // the owned Redis store's connection; nil otherwise
+	redisConn *goredis.Client  // its client while running
 
 	// lifeMu serializes Start and Stop; mu guards started, subs, topics,
 	// appSlots and the per-run fields, and is never held while waiting
@@ -75,7 +81,11 @@ type Option func(*EventBus)
 // leases instead of the one Config.CheckpointStore names (for example one
 // Memory store shared by several engines of a process).
 func WithCheckpointStore(store checkpoint.Store) Option {
-	return func(b *EventBus) { b.store = store }
+	return func(b *EventBus) {
+		if store != nil {
+			b.store.Store(&storeRef{store})
+		}
+	}
 }
 
 // New is the factory of engine type "kinesis": it decodes an engine config
@@ -117,7 +127,7 @@ func NewEventBus(c Config, opts ...Option) (*EventBus, error) {
 	for _, o := range opts {
 		o(b)
 	}
-	if b.store == nil {
+	if b.store.Load() == nil {
 		switch c.CheckpointStore {
 		case StoreRedis:
 			ro, err := goredis.ParseURL(c.CheckpointRedis.URL)
@@ -136,13 +146,44 @@ func NewEventBus(c Config, opts ...Option) (*EventBus, error) {
 			if c.CheckpointRedis.PoolSize > 0 {
 				ro.PoolSize = c.CheckpointRedis.PoolSize
 			}
-			b.redisConn = goredis.NewClient(ro)
-			b.store = checkpoint.NewRedis(b.redisConn, c.CheckpointRedis.KeyPrefix)
+			// Redis 7.0 does not know the maintenance-notification
+			// handshake; skip it (and its background goroutine).
+			ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+			b.redisOpts = ro
 		default:
-			b.store = checkpoint.NewMemory()
+			b.store.Store(&storeRef{checkpoint.NewMemory()})
 		}
 	}
 	return b, nil
+}
+
+// storeRef lets an atomic.Pointer hold a checkpoint.Store.
+type storeRef struct{ checkpoint.Store }
+
+// checkpoints returns the checkpoint store.
+func (b *EventBus) checkpoints() checkpoint.Store { return b.store.Load().Store }
+
+// openStore opens the owned Redis store's client for a run (nothing for
+// other stores). Called by Start with b.mu held, before any consumer runs.
+func (b *EventBus) openStore() {
+	if b.redisOpts == nil {
+		return
+	}
+	opts := *b.redisOpts
+	b.redisConn = goredis.NewClient(&opts)
+	b.store.Store(&storeRef{checkpoint.NewRedis(b.redisConn, b.cfg.CheckpointRedis.KeyPrefix)})
+}
+
+// closeStore closes the owned Redis store's client once the run's
+// consumers have written their final checkpoints and released their
+// leases. The store stays in place: a call on it while stopped (an
+// Unsubscribe deleting its state) fails with go-redis's "client is
+// closed" and is reported.
+func (b *EventBus) closeStore() {
+	if b.redisConn != nil {
+		_ = b.redisConn.Close()
+		b.redisConn = nil
+	}
 }
 
 // Config returns the engine's configuration, defaults applied.
@@ -168,6 +209,7 @@ func (b *EventBus) Start(ctx context.Context) error {
 	if _, err := b.refreshShards(ctx); err != nil {
 		return err
 	}
+	b.openStore()
 	b.life, b.cancel = context.WithCancel(context.Background())
 	b.producer.Store(newProducer(b))
 	b.syncQuit, b.syncDone = make(chan struct{}), make(chan struct{})
@@ -236,21 +278,17 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	close(b.syncQuit)
 	<-b.syncDone
 	b.httpc.CloseIdleConnections()
+	b.closeStore()
 	if timedOut {
 		return fmt.Errorf("kinesis: stop: %w", bus.ErrEventBusShutdownTimeout)
 	}
 	return nil
 }
 
-// Close stops the bus (with ctx) and closes the connections it owns: the
-// Redis checkpoint store's client. The bus cannot be started again.
-func (b *EventBus) Close(ctx context.Context) error {
-	err := b.Stop(ctx)
-	if b.redisConn != nil {
-		_ = b.redisConn.Close()
-	}
-	return err
-}
+// Close stops the bus (with ctx). Stop already closes the connections
+// the bus owns (the Redis checkpoint store's client), so Close is Stop;
+// it remains for callers that release engines with Close.
+func (b *EventBus) Close(ctx context.Context) error { return b.Stop(ctx) }
 
 // Publish sends event to the stream as one record whose partition key is
 // bus.EventKey (Metadata["partitionKey"], else the key of

@@ -103,7 +103,7 @@ func (b *EventBus) flushed(ctx context.Context, s *subscription, marks map[strin
 			return false // not leased yet
 		}
 		if refresh || leases[s] == nil {
-			if l, err := b.store.Leases(ctx, s.key); err == nil {
+			if l, err := b.checkpoints().Leases(ctx, s.key); err == nil {
 				leases[s] = l
 			}
 		}

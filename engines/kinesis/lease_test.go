@@ -196,7 +196,7 @@ func TestLeases(t *testing.T) {
 		})
 	})
 	t.Run("leases and checkpoints are in redis", func(t *testing.T) {
-		store := b.store.(*checkpoint.Redis)
+		store := b.checkpoints().(*checkpoint.Redis)
 		leases, err := store.Leases(testCtx(t), checkpoint.Key{Stream: cfg.StreamName, Consumer: "shipping/parcels#0"})
 		if err != nil || len(leases) != 4 {
 			t.Fatalf("leases = %v, %v; want 4 shards", leases, err)

@@ -83,7 +83,7 @@ func (r *reader) save(ctx context.Context) error {
 	if wm == "" || wm == r.saved {
 		return nil
 	}
-	err := r.c.b.store.Checkpoint(ctx, r.c.s.key, r.shard, r.c.owner, wm)
+	err := r.c.b.checkpoints().Checkpoint(ctx, r.c.s.key, r.shard, r.c.owner, wm)
 	if err != nil {
 		if !errors.Is(err, checkpoint.ErrLeaseLost) {
 			r.c.b.errs.Report(broker.ScopeAck, r.errorf("checkpoint: %w", err))
@@ -272,7 +272,7 @@ func (r *reader) finish() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	r.cpMu.Lock()
-	err := b.store.Checkpoint(ctx, c.s.key, r.shard, c.owner, checkpoint.ShardEnd)
+	err := b.checkpoints().Checkpoint(ctx, c.s.key, r.shard, c.owner, checkpoint.ShardEnd)
 	if err == nil {
 		r.ended.Store(true)
 	}
@@ -283,7 +283,7 @@ func (r *reader) finish() {
 		}
 		return
 	}
-	if err := b.store.Release(ctx, c.s.key, r.shard, c.owner); err != nil {
+	if err := b.checkpoints().Release(ctx, c.s.key, r.shard, c.owner); err != nil {
 		b.errs.Report(broker.ScopeAck, r.errorf("release: %w", err))
 	}
 	select {

@@ -157,7 +157,7 @@ func (b *EventBus) initPositions(ctx context.Context, k checkpoint.Key) error {
 	if err != nil {
 		return err
 	}
-	return b.store.Init(ctx, k, pos)
+	return b.checkpoints().Init(ctx, k, pos)
 }
 
 // forget releases what a subscription that never ran (or was removed)
@@ -171,7 +171,7 @@ func (b *EventBus) forget(s *subscription) {
 	if s.anon {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := b.store.Delete(ctx, s.key); err != nil {
+		if err := b.checkpoints().Delete(ctx, s.key); err != nil {
 			b.errs.Report(broker.ScopeAck, err)
 		}
 	}
