@@ -23,7 +23,7 @@ func (b *EventBus) Flush(ctx context.Context) error {
 	if err != nil {
 		return nil
 	}
-	for r.prod.async.Load() > 0 {
+	for e := r.prod.cutEpoch(); !e.settled(); {
 		if !sleepCtx(ctx, time.Millisecond) {
 			return ctx.Err()
 		}

@@ -60,8 +60,10 @@ func (b *EventBus) send(ctx context.Context, r *runState, e bus.Event, async boo
 		return err
 	}
 	var w *waiter
+	var ep *epoch
 	if async {
-		r.prod.async.Add(1)
+		ep = r.prod.beginAsync()
+		msg.Metadata = ep
 	} else {
 		w = waiterPool.Get().(*waiter)
 		msg.Metadata = w
@@ -73,7 +75,7 @@ func (b *EventBus) send(ctx context.Context, r *runState, e bus.Event, async boo
 		if w != nil {
 			waiterPool.Put(w)
 		} else {
-			r.prod.async.Add(-1)
+			ep.pending.Add(-1)
 		}
 		return fmt.Errorf("kafka engine: publish to topic %q: %w", e.Topic, ctx.Err())
 	}
