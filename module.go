@@ -146,8 +146,9 @@ func (m *EventBusModule) Stop(ctx context.Context) error {
 	return nil
 }
 
-// Flush waits until every event published before the call to an
-// in-process engine has been handled (see EngineRouter.Flush).
+// Flush waits until every event published before the call has been
+// handled by the engines that offer a delivery barrier: all built-in
+// ones (see EngineRouter.Flush).
 func (m *EventBusModule) Flush(ctx context.Context) error {
 	if m.router == nil {
 		return ErrNotInitialized

@@ -355,9 +355,10 @@ func (r *EngineRouter) drain(ctx context.Context) error {
 }
 
 // Flush is a delivery barrier over the engines that offer one
-// (bus.Flusher: the in-process engines): it returns once every event
-// published to them before the call was handled. Engines without a
-// barrier (brokers) are skipped.
+// (bus.Flusher: every built-in engine, brokers included): it returns once
+// every event published to them before the call was handled (for a
+// broker: by this engine's subscriptions). Engines without a barrier (a
+// custom engine may lack one) are skipped. Stopped engines return at once.
 func (r *EngineRouter) Flush(ctx context.Context) error {
 	var errs []error
 	for _, e := range r.engines {

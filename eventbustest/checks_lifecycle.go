@@ -264,6 +264,9 @@ func checkNoLeaks(c *checker) {
 	}
 }
 
+// checkFlush: when Flush returns nil, every event published before it was
+// handled by sync and async subscriptions; on a stopped engine Flush
+// returns nil at once.
 func checkFlush(c *checker) {
 	b := c.started()
 	f, ok := b.(bus.Flusher)
@@ -290,5 +293,15 @@ func checkFlush(c *checker) {
 	}
 	if s, a := syncRec.count(), asyncRec.count(); s != n || a != n {
 		c.t.Errorf("after Flush returned: sync handled %d, async handled %d, want %d each", s, a, n)
+	}
+	// A stopped engine delivers nothing more: Flush returns nil at once
+	// (the module's drain and a Flush after Stop must not fail or hang).
+	if err := b.Stop(c.ctx()); err != nil {
+		c.t.Fatalf("Stop: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx(), 5*time.Second)
+	defer cancel()
+	if err := f.Flush(ctx); err != nil {
+		c.t.Errorf("Flush on a stopped engine = %v, want nil", err)
 	}
 }

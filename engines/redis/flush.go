@@ -17,8 +17,9 @@ var _ bus.Flusher = (*EventBus)(nil)
 // moment Flush was called, has been handed to this engine's handlers and
 // they returned, or was taken by another consumer of a shared group. In
 // PublishAsync mode it first waits until the queued publishes were
-// stored. It returns ctx's error if ctx ends first, and
-// bus.ErrEventBusNotStarted when the bus is stopped.
+// stored. It returns ctx's error if ctx ends first, and nil at once when
+// the bus is stopped (nothing is being delivered; Stop handled or left
+// pending in Redis what it held), as the other engines do.
 //
 // How: for each stream it notes the last entry id (XINFO STREAM
 // last-generated-id), then waits until the subscription's group has read
@@ -30,7 +31,7 @@ func (b *EventBus) Flush(ctx context.Context) error {
 	rs := b.run.Load()
 	if rs == nil {
 		b.gate.RUnlock()
-		return errNotRunning("flush")
+		return nil
 	}
 	barrier := &pubReq{done: make(chan error, 1)}
 	select {
