@@ -193,6 +193,25 @@ func (d *Dispatcher) Reject(topic, entryID string, raw []byte, err error) Result
 	return Result{Outcome: OutcomeDrop, Err: err}
 }
 
+// GiveUp handles an entry the engine will not hand to a handler again
+// although it decoded: delivered too many times already (its consumers
+// crashed or were killed while handling it, so retries never ran to their
+// end). It reports reason under ScopeDeadLetter and returns
+// OutcomeDeadLetter with a dead letter carrying reason and deliveries as
+// its attempts or, with dead-lettering disabled, OutcomeDrop (counted as
+// dropped). Either way the entry is then acked: no crash loop.
+func (d *Dispatcher) GiveUp(env Envelope, subID string, reason error, deliveries int) Result {
+	d.errs.Report(ScopeDeadLetter, reason)
+	tc := d.counters.Topic(env.Event.Topic)
+	if dl, ok := d.opts.NewDeadLetter(env, subID, reason, deliveries); ok {
+		d.counters.DeadLettered.Add(1)
+		tc.DeadLettered.Add(1)
+		return Result{Outcome: OutcomeDeadLetter, Attempts: deliveries, Err: reason, DeadLetter: dl}
+	}
+	d.counters.DroppedOn(tc)
+	return Result{Outcome: OutcomeDrop, Attempts: deliveries, Err: reason}
+}
+
 // sleep waits for d or until quit is closed; it reports whether the full
 // wait elapsed.
 func sleep(quit <-chan struct{}, d time.Duration) bool {

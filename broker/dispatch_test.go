@@ -250,3 +250,31 @@ func TestErrors(t *testing.T) {
 		t.Errorf("after removing the observer: seen %v, ack count %d", seen, e.Count(broker.ScopeAck))
 	}
 }
+
+func TestGiveUp(t *testing.T) {
+	reason := errors.New("delivered 7 times")
+	t.Run("dead-letters with the deliveries as attempts", func(t *testing.T) {
+		d, c, errs := newDispatcher(fast)
+		r := d.GiveUp(env("jobs"), "s1", reason, 7)
+		if r.Outcome != broker.OutcomeDeadLetter || r.Attempts != 7 || r.DeadLetter.Topic != "dlq.jobs" || r.DeadLetter.Attempts != 7 || r.DeadLetter.Reason != reason.Error() {
+			t.Fatalf("result %+v", r)
+		}
+		if es, ts := c.EngineStats(), c.TopicStats()["jobs"]; es.DeadLettered != 1 || ts.DeadLettered != 1 || es.Delivered != 0 {
+			t.Errorf("engine %+v, topic %+v: want one dead letter and no handler call", es, ts)
+		}
+		if errs.Count(broker.ScopeDeadLetter) != 1 {
+			t.Errorf("the reason was not reported")
+		}
+	})
+	t.Run("drops and counts when dead-lettering is off", func(t *testing.T) {
+		o := fast
+		o.DeadLetterTopic = broker.DeadLetterDisabled
+		d, c, _ := newDispatcher(o)
+		if r := d.GiveUp(env("jobs"), "s1", reason, 7); r.Outcome != broker.OutcomeDrop {
+			t.Fatalf("outcome %v, want drop", r.Outcome)
+		}
+		if c.TopicStats()["jobs"].Dropped != 1 || c.EngineStats().Dropped != 1 {
+			t.Errorf("the drop was not counted: %+v", c.EngineStats())
+		}
+	})
+}

@@ -24,6 +24,7 @@ const (
 	DefaultClaimTimeout         = 30 * time.Second
 	DefaultClaimInterval        = time.Second
 	DefaultClaimCount           = 128
+	DefaultMaxDeliveries        = 10
 	DefaultAckBatch             = 256
 	DefaultAckFlushInterval     = 2 * time.Millisecond
 	DefaultPublishBatch         = 256
@@ -109,6 +110,15 @@ type Config struct {
 	ClaimInterval bus.Duration `json:"claimInterval,omitempty"`
 	// ClaimCount is XAUTOCLAIM COUNT. Default: 128.
 	ClaimCount int `json:"claimCount,omitempty"`
+	// MaxDeliveries bounds how often one entry is delivered (Redis counts
+	// every XREADGROUP and claim of it in the group's pending list). An
+	// entry found delivered more often when it is read again after a
+	// crash or taken over (XAUTOCLAIM) is dead-lettered (or, with
+	// dead-lettering off, dropped and counted) without calling the
+	// handler: a message that kills its consumer cannot crash-loop a
+	// group. Handler retries within one process do not count. -1: no
+	// bound. Default: 10.
+	MaxDeliveries int `json:"maxDeliveries,omitempty"`
 	// AckBatch is the most ids sent in one XACK. Default: 256.
 	AckBatch int `json:"ackBatch,omitempty"`
 	// AckFlushInterval bounds how long a handled entry waits for its XACK.
@@ -175,6 +185,7 @@ func (c Config) withDefaults() Config {
 	setDefaultDur(&c.ClaimTimeout, DefaultClaimTimeout)
 	setDefaultDur(&c.ClaimInterval, DefaultClaimInterval)
 	setDefault(&c.ClaimCount, DefaultClaimCount)
+	setDefault(&c.MaxDeliveries, DefaultMaxDeliveries)
 	setDefault(&c.AckBatch, DefaultAckBatch)
 	setDefaultDur(&c.AckFlushInterval, DefaultAckFlushInterval)
 	setDefault(&c.PublishBatch, DefaultPublishBatch)
@@ -240,6 +251,9 @@ func (c Config) Validate() error {
 	}
 	if t := c.StaleGroupTimeout.Std(); t < 0 || t > 0 && (t < 2*c.ClaimTimeout.Std() || t < 2*c.BlockTimeout.Std()) {
 		return bad("staleGroupTimeout", t, fmt.Sprintf("must be 0 (off) or at least twice claimTimeout (%v) and twice blockTimeout (%v)", c.ClaimTimeout.Std(), c.BlockTimeout.Std()))
+	}
+	if c.MaxDeliveries < -1 {
+		return bad("maxDeliveries", c.MaxDeliveries, "must be >= 1, or -1 for no bound")
 	}
 	if c.PublishLinger < 0 {
 		return bad("publishLinger", c.PublishLinger.Std(), "must be >= 0")

@@ -61,6 +61,7 @@ func TestConfig(t *testing.T) {
 		{"a negative claimTimeout", map[string]any{"claimTimeout": "-1s"}, "claimTimeout: -1s"},
 		{"a staleGroupTimeout below twice claimTimeout", map[string]any{"staleGroupTimeout": "45s"}, "staleGroupTimeout: 45s: must be 0 (off) or at least twice claimTimeout (30s)"},
 		{"a negative staleGroupTimeout", map[string]any{"staleGroupTimeout": "-1m"}, "staleGroupTimeout: -1m0s"},
+		{"a maxDeliveries below -1", map[string]any{"maxDeliveries": -2}, "maxDeliveries: -2: must be >= 1, or -1 for no bound"},
 		{"an unknown ackMode", map[string]any{"ackMode": "sometimes"}, "ackMode: sometimes"},
 		{"a bad dead-letter template", map[string]any{"deadLetterTopic": "dead"}, "deadLetterTopic: dead"},
 		{"a misspelt key", map[string]any{"claimTimout": "1s"}, "claimTimout"},

@@ -303,10 +303,14 @@ func (r *subRun) readLoop() {
 		}
 		r.readSeq.Add(1)
 		for _, st := range res {
+			var counts map[string]int64
+			if ownPending {
+				counts = r.deliveryCounts(st.Stream, st.Messages)
+			}
 			for _, m := range st.Messages {
 				// Stopping or unsubscribed: the rest stays pending (re-read
 				// next run, or claimed by another consumer of the group).
-				if r.quitting() || !r.handle(st.Stream, m, ownPending) {
+				if r.quitting() || !r.handle(st.Stream, m, ownPending, counts[m.ID]) {
 					return
 				}
 			}
@@ -355,8 +359,9 @@ func (r *subRun) drainReclaimed() bool {
 	for {
 		select {
 		case cb := <-r.reclaimed:
+			counts := r.deliveryCounts(cb.stream, cb.msgs)
 			for _, m := range cb.msgs {
-				if r.quitting() || !r.handle(cb.stream, m, true) {
+				if r.quitting() || !r.handle(cb.stream, m, true, counts[m.ID]) {
 					return false
 				}
 			}
@@ -397,10 +402,40 @@ func (r *subRun) recreateGroups(streams []string) {
 	}
 }
 
+// deliveryCounts returns how often Redis delivered each of msgs (entries
+// of stream pending for this consumer, read again or just claimed), from
+// the group's pending list (extended XPENDING); nil when
+// MaxDeliveries is off. An entry missing from the answer counts as 0 (not
+// bounded this time), and so does every entry when XPENDING fails (the
+// failure is reported).
+func (r *subRun) deliveryCounts(stream string, msgs []goredis.XMessage) map[string]int64 {
+	b := r.s.b
+	if b.cfg.MaxDeliveries < 0 || len(msgs) == 0 {
+		return nil
+	}
+	list, err := r.rs.client.XPendingExt(r.rs.life, &goredis.XPendingExtArgs{
+		Stream: stream, Group: r.s.group, Consumer: r.s.consumer,
+		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(2*len(msgs) + 64),
+	}).Result()
+	if err != nil {
+		if !r.quitting() {
+			b.errs.Report(broker.ScopeReclaim, fmt.Errorf("XPENDING %s %s: %w", stream, r.s.group, err))
+		}
+		return nil
+	}
+	counts := make(map[string]int64, len(list))
+	for _, p := range list {
+		counts[p.ID] = p.RetryCount
+	}
+	return counts
+}
+
 // handle decodes one entry and runs (sync) or queues (async) its handler.
+// deliveries is how often Redis delivered it (0: not known); above
+// MaxDeliveries the entry is dead-lettered without calling the handler.
 // It returns false when the run is stopping and the entry was left
 // pending.
-func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool) bool {
+func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, deliveries int64) bool {
 	b := r.s.b
 	if m.Values == nil {
 		// A pending entry whose data was trimmed (MAXLEN) or deleted:
@@ -420,6 +455,11 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool) boo
 		return true
 	}
 	env.Event.Topic = topic
+	if max := b.cfg.MaxDeliveries; max > 0 && deliveries > int64(max) {
+		reason := fmt.Errorf("%w: entry %s of %s delivered %d times (maxDeliveries %d)", ErrTooManyDeliveries, m.ID, stream, deliveries, max)
+		r.settle(stream, m.ID, nil, b.dispatcher.GiveUp(env, r.s.id, reason, int(deliveries)))
+		return true
+	}
 	id := m.ID
 	rs := r.rs
 	group := r.s.group

@@ -17,6 +17,11 @@ var (
 	// value out of range; the message names the field and the value. It
 	// also wraps broker.ErrInvalidOption.
 	ErrInvalidConfig = errors.New("invalid redis engine config")
+
+	// ErrTooManyDeliveries is the reason (in the dead letter and the
+	// error observer's report) an entry delivered more than MaxDeliveries
+	// times is dead-lettered without reaching the handler again.
+	ErrTooManyDeliveries = errors.New("delivered too many times without being acknowledged")
 )
 
 // Redis replies the engine branches on. They are matched here, once,
