@@ -235,6 +235,11 @@ func rebalanceScenario(t *testing.T, strategy string) {
 	if _, err := m2.Subscribe(ctxT(t), topic, handlerFor("m2", nil)); err != nil {
 		t.Fatal(err)
 	}
+	// Publish the second third only once m2 owns partitions: otherwise m1
+	// may handle all of it before the rebalance (fast machines, no -race).
+	eventually(t, 30*time.Second, "m2 to join and own partitions", func() bool {
+		return groupAssignments(t, k, group, topic) == 2
+	})
 	publish(total/3, 2*total/3)
 	eventually(t, 30*time.Second, "both members to handle events", func() bool {
 		var n1, n2 int
@@ -307,6 +312,31 @@ func rebalanceScenario(t *testing.T, strategy string) {
 
 // committedOffsets reads the group's committed offsets through a client
 // of its own.
+// groupAssignments returns how many members of group own at least one
+// partition of topic.
+func groupAssignments(t *testing.T, k *testinfra.KafkaCluster, group, topic string) int {
+	t.Helper()
+	cfg := sarama.NewConfig()
+	cfg.ClientID = "observer"
+	admin, err := sarama.NewClusterAdmin(k.Addrs(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	groups, err := admin.DescribeConsumerGroups([]string{group})
+	if err != nil || len(groups) != 1 {
+		return 0
+	}
+	n := 0
+	for _, m := range groups[0].Members {
+		a, err := m.GetMemberAssignment()
+		if err == nil && a != nil && len(a.Topics[topic]) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 func committedOffsets(t *testing.T, k *testinfra.KafkaCluster, group, topic string, partitions int32) map[int32]int64 {
 	t.Helper()
 	cfg := sarama.NewConfig()
