@@ -472,11 +472,6 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 	}
 	del := broker.NewDelivery(b.cfg.AckMode, func() error { return rs.acks.enqueue(stream, group, id, tracker) })
 	del.ID, del.EntryID, del.Redelivered, del.Topic = env.ID, m.ID, redelivered, topic
-	if b.cfg.AckMode == broker.AckOnReceive {
-		if err := del.Settle(); err != nil {
-			b.errs.Report(broker.ScopeAck, err)
-		}
-	}
 	j := job{stream: stream, entry: m.ID, env: env, del: del}
 	if r.jobs == nil {
 		r.process(j)
@@ -491,7 +486,16 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 }
 
 // process runs the handler (with the dispatcher's retries) and settles.
+// In on-receive mode it acknowledges the entry first, here rather than
+// when the entry is read: an entry a stopping run read but never handed to
+// a worker stays pending and is delivered later, instead of being acked
+// and lost.
 func (r *subRun) process(j job) {
+	if r.s.b.cfg.AckMode == broker.AckOnReceive {
+		if err := j.del.Settle(); err != nil {
+			r.s.b.errs.Report(broker.ScopeAck, err)
+		}
+	}
 	res := r.s.b.dispatcher.Dispatch(r.rs.life, r.quit, r.s.id, r.s.handler, j.env, j.del)
 	r.settle(j.stream, j.entry, j.del, res)
 }
