@@ -22,6 +22,13 @@ func TestConformanceWithAsyncProducer(t *testing.T) {
 	conformance(t, map[string]any{"producer": map[string]string{"async": "true"}})
 }
 
+// In on-receive ack mode a record is committed before its handler runs,
+// so a Stop must not drop a record it took: one worker makes a stopping
+// consumer hold records that no worker took yet.
+func TestConformanceWithAckOnReceive(t *testing.T) {
+	conformance(t, map[string]any{"ackMode": "on-receive", "maxInFlight": 1})
+}
+
 func conformance(t *testing.T, extra map[string]any) {
 	k := testinfra.StartKafka(t, testinfra.KafkaOptions{})
 	eventbustest.Run(t, eventbustest.Config{

@@ -23,10 +23,8 @@ func (b *EventBus) Flush(ctx context.Context) error {
 	if err != nil {
 		return nil
 	}
-	for e := r.prod.cutEpoch(); !e.settled(); {
-		if !sleepCtx(ctx, time.Millisecond) {
-			return ctx.Err()
-		}
+	if err := r.prod.async.Wait(ctx, time.Millisecond); err != nil {
+		return err
 	}
 	for _, s := range b.subscriptions() {
 		if err := s.flush(ctx, r); err != nil {
@@ -70,8 +68,11 @@ func (s *subscription) flush(ctx context.Context, r *runState) error {
 				delete(targets, tp)
 			}
 		}
-		if len(targets) == 0 || s.removed.Load() {
+		if s.removed.Load() {
 			return nil
+		}
+		if len(targets) == 0 {
+			break
 		}
 		if time.Since(lastCommitted) > 100*time.Millisecond {
 			lastCommitted = time.Now()
@@ -81,7 +82,10 @@ func (s *subscription) flush(ctx context.Context, r *runState) error {
 			return ctx.Err()
 		}
 	}
-	return nil
+	// Every record below the marks is settled; in on-receive mode that
+	// happens before its handler runs, so wait for the handler calls that
+	// began before now as well.
+	return s.handling.Wait(ctx, time.Millisecond)
 }
 
 // raiseFromCommitted raises the progress of the target partitions to the

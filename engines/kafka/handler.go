@@ -118,6 +118,7 @@ loop:
 func (h *ConsumerGroupHandler) handle(cs *claimState, m *sarama.ConsumerMessage) {
 	cr := h.cr
 	s := cr.s
+	defer s.handling.Begin().End()
 	if s.removed.Load() || cr.ctx.Err() != nil {
 		cs.abandon(m.Offset)
 		return

@@ -3,7 +3,6 @@ package kafka
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/IBM/sarama"
 
@@ -17,8 +16,8 @@ import (
 // Protocol: a synchronous publish puts a pooled *waiter in the message's
 // Metadata and blocks on it; the single ack goroutine (loop) reads
 // Successes and Errors and completes the waiter of each message. An
-// asynchronous publish (producer option "async") puts the current
-// *epoch there instead: the loop settles it there, and reports a failure
+// asynchronous publish (producer option "async") puts its
+// *broker.Epoch there instead: the loop settles it there, and reports a failure
 // (broker.ScopePublish) and counts it as dropped. Sarama closes both channels after AsyncClose has flushed
 // every buffered message, which ends the loop; close waits for that.
 type producer struct {
@@ -26,55 +25,9 @@ type producer struct {
 	done  chan struct{}
 	errs  *broker.Errors
 	drops func(topic string)
-	// current is the epoch new asynchronous publishes count in (see
-	// epoch); Flush closes it.
-	current atomic.Pointer[epoch]
-}
-
-// epoch counts the asynchronous publishes made between two Flush calls
-// that have no outcome yet. Flush starts a new epoch and waits until its
-// old one and every earlier one are settled, so publishes that go on
-// after the call cannot hold it up (waiting for a global zero could wait
-// forever under steady publishing).
-type epoch struct {
-	pending atomic.Int64
-	// prev is the epoch before, until a Flush saw it and all before it
-	// settled (then nil, so the chain does not grow).
-	prev atomic.Pointer[epoch]
-}
-
-// beginAsync counts one asynchronous publish in the current epoch and
-// returns that epoch, to be settled once the publish has an outcome.
-func (p *producer) beginAsync() *epoch {
-	e := p.current.Load()
-	e.pending.Add(1)
-	return e
-}
-
-// cutEpoch starts a new epoch and returns the one it closed: every
-// asynchronous publish that returned before the call is counted in it or
-// in an earlier one.
-func (p *producer) cutEpoch() *epoch {
-	next := &epoch{}
-	for {
-		old := p.current.Load()
-		next.prev.Store(old)
-		if p.current.CompareAndSwap(old, next) {
-			return old
-		}
-	}
-}
-
-// settled reports whether e and every epoch before it have no publish
-// without an outcome; once they have, it unlinks them.
-func (e *epoch) settled() bool {
-	for x := e; x != nil; x = x.prev.Load() {
-		if x.pending.Load() > 0 {
-			return false
-		}
-	}
-	e.prev.Store(nil)
-	return true
+	// async counts the asynchronous publishes without an outcome yet, by
+	// epoch: Flush waits only for those made before it.
+	async broker.Epochs
 }
 
 // waiter carries one synchronous publish's outcome. ch has room for the
@@ -90,7 +43,6 @@ func (b *EventBus) newProducer() (*producer, error) {
 		return nil, err
 	}
 	p := &producer{ap: ap, done: make(chan struct{}), errs: &b.errs, drops: b.counters.CountDropped}
-	p.current.Store(&epoch{})
 	go p.loop()
 	return p, nil
 }
@@ -110,8 +62,8 @@ func (p *producer) loop() {
 			switch t := m.Metadata.(type) {
 			case *waiter:
 				t.ch <- nil
-			case *epoch:
-				t.pending.Add(-1)
+			case *broker.Epoch:
+				t.End()
 			}
 			releaseMessage(m)
 		case e, ok := <-errs:
@@ -124,8 +76,8 @@ func (p *producer) loop() {
 				releaseMessage(e.Msg)
 				continue
 			}
-			if ep, ok := e.Msg.Metadata.(*epoch); ok {
-				ep.pending.Add(-1)
+			if ep, ok := e.Msg.Metadata.(*broker.Epoch); ok {
+				ep.End()
 			}
 			p.drops(e.Msg.Topic)
 			p.errs.Report(broker.ScopePublish, fmt.Errorf("kafka engine: async publish to topic %q failed: %w", e.Msg.Topic, e.Err))

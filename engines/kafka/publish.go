@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 )
 
@@ -60,9 +61,9 @@ func (b *EventBus) send(ctx context.Context, r *runState, e bus.Event, async boo
 		return err
 	}
 	var w *waiter
-	var ep *epoch
+	var ep *broker.Epoch
 	if async {
-		ep = r.prod.beginAsync()
+		ep = r.prod.async.Begin()
 		msg.Metadata = ep
 	} else {
 		w = waiterPool.Get().(*waiter)
@@ -75,7 +76,7 @@ func (b *EventBus) send(ctx context.Context, r *runState, e bus.Event, async boo
 		if w != nil {
 			waiterPool.Put(w)
 		} else {
-			ep.pending.Add(-1)
+			ep.End()
 		}
 		return fmt.Errorf("kafka engine: publish to topic %q: %w", e.Topic, ctx.Err())
 	}

@@ -31,6 +31,11 @@ type subscription struct {
 
 	removed atomic.Bool
 
+	// handling counts the records being handled (decoded, dispatched,
+	// settled), so that Flush also waits for handlers of records already
+	// settled before they ran (ack mode on-receive).
+	handling broker.Epochs
+
 	// syncMu makes a sync subscription's handler calls one at a time
 	// across all its partitions (sarama consumes partitions in parallel).
 	syncMu sync.Mutex

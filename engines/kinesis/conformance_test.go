@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/eventbustest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
@@ -30,6 +31,16 @@ func TestConformanceWithTheRedisCheckpointStore(t *testing.T) {
 	cfg := testConfig(kinesalite.Endpoint())
 	cfg.CheckpointStore = StoreRedis
 	cfg.CheckpointRedis = RedisOptions{URL: redisSrv.URL(), KeyPrefix: "conf:"}
+	conformance(t, cfg)
+}
+
+// In on-receive ack mode a record is checkpointed before its handler
+// runs, so a Stop must not drop a record it read: one worker makes a
+// stopping reader hold records that no worker took yet.
+func TestConformanceWithAckOnReceive(t *testing.T) {
+	cfg := testConfig(kinesalite.Endpoint())
+	cfg.AckMode = broker.AckOnReceive
+	cfg.MaxInFlight = 1
 	conformance(t, cfg)
 }
 

@@ -339,6 +339,7 @@ func (c *consumer) work() {
 // handle dispatches one event and settles it according to the outcome.
 func (c *consumer) handle(r *reader, ticket uint64, env broker.Envelope, seq string) {
 	b := c.b
+	defer c.s.handling.Begin().End()
 	del := broker.NewDelivery(b.cfg.AckMode, func() error { r.tracker.settle(ticket); return nil })
 	del.ID, del.EntryID, del.Topic = env.ID, seq, env.Event.Topic
 	del.Redelivered = seqAtMost(seq, r.before) // redelivery.go

@@ -61,6 +61,14 @@ func (b *EventBus) Flush(ctx context.Context) error {
 			}
 		}
 		if len(still) == 0 {
+			// Every record before the markers is settled; in on-receive
+			// mode that happens before its handler runs, so wait for the
+			// handler calls that began before now as well.
+			for _, s := range subs {
+				if err := s.handling.Wait(ctx, time.Millisecond); err != nil {
+					return fmt.Errorf("kinesis: flush: %w", err)
+				}
+			}
 			return nil
 		}
 		if time.Since(lastLeases) > 50*time.Millisecond {

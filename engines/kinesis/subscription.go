@@ -27,6 +27,11 @@ type subscription struct {
 
 	serial sync.Mutex // sync subscriptions: one handler call at a time, across shards
 
+	// handling counts the events being handled, so that Flush also waits
+	// for handlers of records already settled before they ran (ack mode
+	// on-receive).
+	handling broker.Epochs
+
 	mu      sync.Mutex
 	run     *consumer // nil while stopped
 	removed bool

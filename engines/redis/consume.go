@@ -491,6 +491,7 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 // a worker stays pending and is delivered later, instead of being acked
 // and lost.
 func (r *subRun) process(j job) {
+	defer r.s.handling.Begin().End()
 	if r.s.b.cfg.AckMode == broker.AckOnReceive {
 		if err := j.del.Settle(); err != nil {
 			r.s.b.errs.Report(broker.ScopeAck, err)

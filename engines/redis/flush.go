@@ -59,6 +59,11 @@ func (b *EventBus) Flush(ctx context.Context) error {
 		if err := r.flush(ctx); err != nil {
 			return fmt.Errorf("redis engine: flush %q: %w", r.s.topic, err)
 		}
+		// In on-receive mode an entry is settled before its handler runs:
+		// wait for the handler calls that began before now as well.
+		if err := r.s.handling.Wait(ctx, time.Millisecond); err != nil {
+			return fmt.Errorf("redis engine: flush %q: %w", r.s.topic, err)
+		}
 	}
 	return nil
 }

@@ -24,6 +24,11 @@ type subscription struct {
 	async   bool
 	handler bus.EventHandler
 
+	// handling counts the entries being handled, so that Flush also waits
+	// for handlers of entries acknowledged before they ran (ack mode
+	// on-receive).
+	handling broker.Epochs
+
 	group    string
 	consumer string
 	shared   bool // the engine's configured group: not destroyed on Unsubscribe
