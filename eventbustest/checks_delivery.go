@@ -64,6 +64,7 @@ func checkWildcards(c *checker) {
 	}
 	c.eventually("star subscription to see all three topics", func() bool { return len(star.topics(c.prefix)) >= 3 })
 	c.eventually("prefix subscription to see two topics", func() bool { return len(prefix.topics(c.prefix)) >= 2 })
+	c.eventually("exact subscription to see its topic", func() bool { return len(exact.topics(c.prefix)) >= 1 })
 	if got, w := star.topics(c.prefix), want("order.placed", "order.eu.shipped", "orders.archived"); !slices.Equal(got, w) {
 		c.t.Errorf(`"*" received %v, want %v`, got, w)
 	}
