@@ -21,20 +21,5 @@ func BenchmarkModulePublishWithMessageEvents(b *testing.B) {
 	app := modular.NewObservableApplication(modular.NewStdConfigProvider(&struct{}{}), modular.NewSlogAdapter(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	_ = app.RegisterObserver(modular.NewFunctionalObserver("x", func(context.Context, cloudevents.Event) error { return nil }))
 	_ = m.RegisterObservers(app)
-	ctx := context.Background()
-	if err := m.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer m.Stop(ctx)
-	if _, err := m.Subscribe(ctx, "hot", func(context.Context, Event) error { return nil }); err != nil {
-		b.Fatal(err)
-	}
-	var payload interface{} = "boxed once"
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := m.Publish(ctx, "hot", payload); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkPublish(b, m)
 }

@@ -142,13 +142,20 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 	if d.opts.AckMode == AckManual {
 		return Result{Outcome: OutcomeLeave, Attempts: max, Err: err}
 	}
-	if dl, ok := d.opts.NewDeadLetter(env, subID, err, max); ok {
+	return d.deadLetterOrDrop(env, subID, tc, err, max)
+}
+
+// deadLetterOrDrop returns OutcomeDeadLetter with the event's dead letter
+// (counted as dead-lettered, engine-wide and on tc) or, with
+// dead-lettering disabled, OutcomeDrop (counted as dropped).
+func (d *Dispatcher) deadLetterOrDrop(env Envelope, subID string, tc *bus.TopicCounters, err error, attempts int) Result {
+	if dl, ok := d.opts.NewDeadLetter(env, subID, err, attempts); ok {
 		d.counters.DeadLettered.Add(1)
 		tc.DeadLettered.Add(1)
-		return Result{Outcome: OutcomeDeadLetter, Attempts: max, Err: err, DeadLetter: dl}
+		return Result{Outcome: OutcomeDeadLetter, Attempts: attempts, Err: err, DeadLetter: dl}
 	}
 	d.counters.DroppedOn(tc)
-	return Result{Outcome: OutcomeDrop, Attempts: max, Err: err}
+	return Result{Outcome: OutcomeDrop, Attempts: attempts, Err: err}
 }
 
 // call runs one handler call with panic recovery, counting (engine-wide
@@ -202,14 +209,7 @@ func (d *Dispatcher) Reject(topic, entryID string, raw []byte, err error) Result
 // dropped). Either way the entry is then acked: no crash loop.
 func (d *Dispatcher) GiveUp(env Envelope, subID string, reason error, deliveries int) Result {
 	d.errs.Report(ScopeDeadLetter, reason)
-	tc := d.counters.Topic(env.Event.Topic)
-	if dl, ok := d.opts.NewDeadLetter(env, subID, reason, deliveries); ok {
-		d.counters.DeadLettered.Add(1)
-		tc.DeadLettered.Add(1)
-		return Result{Outcome: OutcomeDeadLetter, Attempts: deliveries, Err: reason, DeadLetter: dl}
-	}
-	d.counters.DroppedOn(tc)
-	return Result{Outcome: OutcomeDrop, Attempts: deliveries, Err: reason}
+	return d.deadLetterOrDrop(env, subID, d.counters.Topic(env.Event.Topic), reason, deliveries)
 }
 
 // sleep waits for d or until quit is closed; it reports whether the full

@@ -325,11 +325,9 @@ func rebalanceScenario(t *testing.T, strategy string) {
 	m1.WaitLingering()
 }
 
-// committedOffsets reads the group's committed offsets through a client
-// of its own.
-// groupAssignments returns how many members of group own at least one
-// partition of topic.
-func groupAssignments(t *testing.T, k *testinfra.KafkaCluster, group, topic string) int {
+// observerAdmin returns a cluster admin of its own ("observer"); the
+// caller closes it.
+func observerAdmin(t *testing.T, k *testinfra.KafkaCluster) sarama.ClusterAdmin {
 	t.Helper()
 	cfg := sarama.NewConfig()
 	cfg.ClientID = "observer"
@@ -337,6 +335,14 @@ func groupAssignments(t *testing.T, k *testinfra.KafkaCluster, group, topic stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	return admin
+}
+
+// groupAssignments returns how many members of group own at least one
+// partition of topic.
+func groupAssignments(t *testing.T, k *testinfra.KafkaCluster, group, topic string) int {
+	t.Helper()
+	admin := observerAdmin(t, k)
 	defer admin.Close()
 	groups, err := admin.DescribeConsumerGroups([]string{group})
 	if err != nil || len(groups) != 1 {
@@ -352,14 +358,11 @@ func groupAssignments(t *testing.T, k *testinfra.KafkaCluster, group, topic stri
 	return n
 }
 
+// committedOffsets reads the group's committed offsets through a client
+// of its own.
 func committedOffsets(t *testing.T, k *testinfra.KafkaCluster, group, topic string, partitions int32) map[int32]int64 {
 	t.Helper()
-	cfg := sarama.NewConfig()
-	cfg.ClientID = "observer"
-	admin, err := sarama.NewClusterAdmin(k.Addrs(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := observerAdmin(t, k)
 	defer admin.Close()
 	ps := make([]int32, partitions)
 	for i := range ps {
