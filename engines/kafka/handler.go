@@ -119,7 +119,12 @@ func (h *ConsumerGroupHandler) handle(cs *claimState, m *sarama.ConsumerMessage)
 	cr := h.cr
 	s := cr.s
 	defer s.handling.Begin().End()
-	if s.removed.Load() || cr.ctx.Err() != nil {
+	// A record handed to a worker is handled even when Stop has begun
+	// (Stop waits for it): abandoning it while a later record of the
+	// partition completes would hold the commit back and deliver that
+	// later record again after the restart. Only a removed subscription
+	// abandons what it took.
+	if s.removed.Load() {
 		cs.abandon(m.Offset)
 		return
 	}
