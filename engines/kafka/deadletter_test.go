@@ -13,27 +13,13 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokertest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
 
-// collector records the events a handler received.
-type collector struct {
-	mu     sync.Mutex
-	events []bus.Event
-}
-
-func (c *collector) handle(_ context.Context, e bus.Event) error {
-	c.mu.Lock()
-	c.events = append(c.events, e)
-	c.mu.Unlock()
-	return nil
-}
-
-func (c *collector) snapshot() []bus.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]bus.Event(nil), c.events...)
-}
+// collector records the events a handler received (shared with the other
+// broker engines' tests).
+type collector = brokertest.Recorder
 
 func TestDeadLetters(t *testing.T) {
 	k := testinfra.StartKafka(t, testinfra.KafkaOptions{})
@@ -48,12 +34,12 @@ func TestDeadLetters(t *testing.T) {
 		if e.Payload == "poison" {
 			return errors.New("cannot ship to the moon")
 		}
-		return ok.handle(ctx, e)
+		return ok.Handle(ctx, e)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Subscribe(ctxT(t), "dlq."+topic, dead.handle); err != nil {
+	if _, err := b.Subscribe(ctxT(t), "dlq."+topic, dead.Handle); err != nil {
 		t.Fatal(err)
 	}
 
@@ -63,9 +49,9 @@ func TestDeadLetters(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 20*time.Second, "the dead letter", func() bool { return len(dead.snapshot()) >= 1 })
-		eventually(t, 20*time.Second, "the events around it", func() bool { return len(ok.snapshot()) >= 2 })
-		dl := dead.snapshot()[0]
+		eventually(t, 20*time.Second, "the dead letter", func() bool { return len(dead.Events()) >= 1 })
+		eventually(t, 20*time.Second, "the events around it", func() bool { return len(ok.Events()) >= 2 })
+		dl := dead.Events()[0]
 		if dl.Payload != "poison" || dl.Topic != "dlq."+topic {
 			t.Errorf("dead letter = topic %q payload %v", dl.Topic, dl.Payload)
 		}
@@ -102,9 +88,9 @@ func TestDeadLetters(t *testing.T) {
 		if err := b.Publish(ctxT(t), bus.Event{Topic: topic, Payload: "last"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 20*time.Second, "the malformed record's dead letter", func() bool { return len(dead.snapshot()) >= 2 })
-		eventually(t, 20*time.Second, "the event after it", func() bool { return len(ok.snapshot()) >= 3 })
-		dl := dead.snapshot()[1]
+		eventually(t, 20*time.Second, "the malformed record's dead letter", func() bool { return len(dead.Events()) >= 2 })
+		eventually(t, 20*time.Second, "the event after it", func() bool { return len(ok.Events()) >= 3 })
+		dl := dead.Events()[1]
 		if p, _ := dl.Payload.([]byte); string(p) != "not a cloudevent" {
 			t.Errorf("dead letter payload = %#v, want the raw record value", dl.Payload)
 		}

@@ -21,7 +21,7 @@ func TestBrokerRestart(t *testing.T) {
 	var bgErrs sync.Map
 	b.SetErrorObserver(broker.ErrorObserverFunc(func(s broker.Scope, err error) { bgErrs.Store(s, err) }))
 	var got collector
-	if _, err := b.Subscribe(ctxT(t), "restart", got.handle); err != nil {
+	if _, err := b.Subscribe(ctxT(t), "restart", got.Handle); err != nil {
 		t.Fatal(err)
 	}
 
@@ -57,7 +57,7 @@ func TestBrokerRestart(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, 20*time.Second, "some events before the restart", func() bool { return len(got.snapshot()) >= 50 })
+	eventually(t, 20*time.Second, "some events before the restart", func() bool { return len(got.Events()) >= 50 })
 	k.Down()
 	time.Sleep(300 * time.Millisecond) // the broker is away for a while, as a real restart
 	k.Up(t)
@@ -72,7 +72,7 @@ func TestBrokerRestart(t *testing.T) {
 	}
 	eventually(t, 60*time.Second, "every acknowledged event", func() bool {
 		seen := map[string]bool{}
-		for _, e := range got.snapshot() {
+		for _, e := range got.Events() {
 			seen[fmt.Sprint(e.Payload)] = true
 		}
 		for _, w := range want {
@@ -83,7 +83,7 @@ func TestBrokerRestart(t *testing.T) {
 		return true
 	})
 	count := map[string]int{}
-	for _, e := range got.snapshot() {
+	for _, e := range got.Events() {
 		count[fmt.Sprint(e.Payload)]++
 	}
 	dups := 0

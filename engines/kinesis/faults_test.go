@@ -30,7 +30,7 @@ func TestPublishRetries(t *testing.T) {
 			b := started(t, cfg)
 			topic := "orders.placed"
 			var rec recorder
-			if _, err := b.Subscribe(testCtx(t), topic, rec.handle); err != nil {
+			if _, err := b.Subscribe(testCtx(t), topic, rec.Handle); err != nil {
 				t.Fatal(err)
 			}
 			proxy.throttleCalls.Store(tc.throttleCalls)
@@ -59,8 +59,8 @@ func TestPublishRetries(t *testing.T) {
 			for err := range errs {
 				t.Fatalf("Publish: %v", err)
 			}
-			eventually(t, 20*time.Second, "every event", func() bool { return rec.count() >= 4*perKey })
-			for p, n := range rec.counts() {
+			eventually(t, 20*time.Second, "every event", func() bool { return rec.Count() >= 4*perKey })
+			for p, n := range rec.Counts() {
 				if n != 1 {
 					t.Errorf("%s delivered %d times", p, n)
 				}
@@ -69,7 +69,7 @@ func TestPublishRetries(t *testing.T) {
 				// A synchronous publisher waits for each record, so a
 				// key's order survives the retries.
 				perKeySeen := map[string][]string{}
-				for _, p := range rec.payloads() {
+				for _, p := range rec.Payloads() {
 					k, _, _ := strings.Cut(p, "-")
 					perKeySeen[k] = append(perKeySeen[k], p)
 				}
@@ -121,11 +121,11 @@ func TestPublishRefusesOversizedRecords(t *testing.T) {
 	t.Logf("error: %v", err)
 	// The engine still works.
 	var rec recorder
-	if _, err := b.Subscribe(testCtx(t), "small", rec.handle); err != nil {
+	if _, err := b.Subscribe(testCtx(t), "small", rec.Handle); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Publish(context.Background(), bus.Event{Topic: "small", Payload: "ok"}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the small event", func() bool { return rec.count() == 1 })
+	eventually(t, 10*time.Second, "the small event", func() bool { return rec.Count() == 1 })
 }

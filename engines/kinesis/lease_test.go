@@ -64,11 +64,11 @@ func TestRestartFromCheckpoint(t *testing.T) {
 		consumer := started(t, cfg)
 		publisher := started(t, cfg)
 		var rec recorder
-		if _, err := consumer.Subscribe(testCtx(t), "ledger", rec.handle); err != nil {
+		if _, err := consumer.Subscribe(testCtx(t), "ledger", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
 		first := publishN(t, publisher, "ledger", "a", 100)
-		eventually(t, 10*time.Second, "the first 100", func() bool { return rec.count() >= 100 })
+		eventually(t, 10*time.Second, "the first 100", func() bool { return rec.Count() >= 100 })
 		if err := consumer.Stop(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
@@ -76,14 +76,14 @@ func TestRestartFromCheckpoint(t *testing.T) {
 		if err := consumer.Start(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the 100 published while stopped", func() bool { return rec.count() >= 200 })
-		counts := rec.counts()
+		eventually(t, 10*time.Second, "the 100 published while stopped", func() bool { return rec.Count() >= 200 })
+		counts := rec.Counts()
 		for _, p := range append(first, second...) {
 			if counts[p] != 1 {
 				t.Errorf("%s handled %d times, want 1", p, counts[p])
 			}
 		}
-		if n := rec.count(); n != 200 {
+		if n := rec.Count(); n != 200 {
 			t.Errorf("handled %d events, want 200", n)
 		}
 	})
@@ -96,21 +96,21 @@ func TestRestartFromCheckpoint(t *testing.T) {
 		publisher := started(t, testConfigFor(cfg))
 		one := started(t, cfg)
 		var rec recorder
-		if _, err := one.Subscribe(testCtx(t), "invoices.*", rec.handle); err != nil {
+		if _, err := one.Subscribe(testCtx(t), "invoices.*", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
 		first := publishN(t, publisher, "invoices.issued", "a", 80)
-		eventually(t, 10*time.Second, "the first 80", func() bool { return rec.count() >= 80 })
+		eventually(t, 10*time.Second, "the first 80", func() bool { return rec.Count() >= 80 })
 		if err := one.Close(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
 		second := publishN(t, publisher, "invoices.issued", "b", 80)
 		two := started(t, cfg)
-		if _, err := two.Subscribe(testCtx(t), "invoices.*", rec.handle); err != nil {
+		if _, err := two.Subscribe(testCtx(t), "invoices.*", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the 80 published between the engines", func() bool { return rec.count() >= 160 })
-		counts := rec.counts()
+		eventually(t, 10*time.Second, "the 80 published between the engines", func() bool { return rec.Count() >= 160 })
+		counts := rec.Counts()
 		for _, p := range append(first, second...) {
 			if counts[p] != 1 {
 				t.Errorf("%s handled %d times, want 1", p, counts[p])

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokertest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
 
@@ -120,43 +120,9 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 	}
 }
 
-// recorder collects what a handler received.
-type recorder struct {
-	mu     sync.Mutex
-	events []bus.Event
-}
-
-func (r *recorder) handle(_ context.Context, e bus.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	return nil
-}
-
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.events)
-}
-
-func (r *recorder) payloads() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]string, len(r.events))
-	for i, e := range r.events {
-		out[i] = fmt.Sprint(e.Payload)
-	}
-	return out
-}
-
-// counts returns how often each payload was received.
-func (r *recorder) counts() map[string]int {
-	out := map[string]int{}
-	for _, p := range r.payloads() {
-		out[p]++
-	}
-	return out
-}
+// recorder collects what a handler received (shared with the other broker
+// engines' tests).
+type recorder = brokertest.Recorder
 
 func seq(prefix string, n int) []string {
 	out := make([]string, n)

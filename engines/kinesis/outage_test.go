@@ -20,7 +20,7 @@ func TestKinesisOutage(t *testing.T) {
 	cfg.PublishBackoffMax = bus.Duration(200 * time.Millisecond)
 	b := started(t, cfg)
 	var rec recorder
-	if _, err := b.Subscribe(testCtx(t), "telemetry", rec.handle); err != nil {
+	if _, err := b.Subscribe(testCtx(t), "telemetry", rec.Handle); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -59,7 +59,7 @@ func TestKinesisOutage(t *testing.T) {
 		t.Errorf("only %d of 300 publishes were acknowledged across a 300ms outage", len(want))
 	}
 	eventually(t, 30*time.Second, "every acknowledged event", func() bool {
-		c := rec.counts()
+		c := rec.Counts()
 		for _, p := range want {
 			if c[p] == 0 {
 				return false
@@ -67,5 +67,5 @@ func TestKinesisOutage(t *testing.T) {
 		}
 		return true
 	})
-	t.Logf("%d acknowledged, %d delivered, producer %+v, background errors %d", len(want), rec.count(), b.ProducerStats(), b.Errors().Total())
+	t.Logf("%d acknowledged, %d delivered, producer %+v, background errors %d", len(want), rec.Count(), b.ProducerStats(), b.Errors().Total())
 }

@@ -24,7 +24,7 @@ func TestResharding(t *testing.T) {
 	cfg.ShardCount = 1
 	b := started(t, cfg)
 	var rec recorder
-	if _, err := b.Subscribe(testCtx(t), "moves", rec.handle); err != nil {
+	if _, err := b.Subscribe(testCtx(t), "moves", rec.Handle); err != nil {
 		t.Fatal(err)
 	}
 	const keys, perPhase = 8, 40
@@ -74,7 +74,7 @@ func TestResharding(t *testing.T) {
 	publish()
 
 	total := keys * n
-	eventually(t, 30*time.Second, fmt.Sprintf("%d events", total), func() bool { return rec.count() >= total })
+	eventually(t, 30*time.Second, fmt.Sprintf("%d events", total), func() bool { return rec.Count() >= total })
 	set, err := b.listShards(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestResharding(t *testing.T) {
 	}
 	last := map[string]int{}
 	counts := map[string]int{}
-	for _, p := range rec.payloads() {
+	for _, p := range rec.Payloads() {
 		counts[p]++
 		k, num, _ := strings.Cut(p, ":")
 		v, _ := strconv.Atoi(num)
@@ -98,7 +98,7 @@ func TestResharding(t *testing.T) {
 			t.Errorf("%s delivered %d times", p, c)
 		}
 	}
-	if rec.count() != total {
-		t.Errorf("delivered %d, want %d", rec.count(), total)
+	if rec.Count() != total {
+		t.Errorf("delivered %d, want %d", rec.Count(), total)
 	}
 }

@@ -18,7 +18,7 @@ func TestStartPositions(t *testing.T) {
 		consumer, publisher := started(t, cfg), started(t, cfg)
 		publishN(t, publisher, "audit", "before", 20)
 		var rec recorder
-		if _, err := consumer.Subscribe(testCtx(t), "audit", rec.handle); err != nil {
+		if _, err := consumer.Subscribe(testCtx(t), "audit", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
 		if err := consumer.Stop(testCtx(t)); err != nil {
@@ -28,11 +28,11 @@ func TestStartPositions(t *testing.T) {
 		if err := consumer.Start(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the 20 events published after Subscribe", func() bool { return rec.count() >= 20 })
+		eventually(t, 10*time.Second, "the 20 events published after Subscribe", func() bool { return rec.Count() >= 20 })
 		// The sentinel proves the reader went past everything.
 		publishN(t, publisher, "audit", "sentinel", 1)
-		eventually(t, 10*time.Second, "the sentinel", func() bool { return rec.count() >= 21 })
-		got := rec.payloads()
+		eventually(t, 10*time.Second, "the sentinel", func() bool { return rec.Count() >= 21 })
+		got := rec.Payloads()
 		want := append(slices.Clone(after), "sentinel0000")
 		slices.Sort(got)
 		slices.Sort(want)
@@ -47,11 +47,11 @@ func TestStartPositions(t *testing.T) {
 		cfg.StartPosition = StartTrimHorizon
 		consumer := started(t, cfg)
 		var rec recorder
-		if _, err := consumer.Subscribe(testCtx(t), "replay", rec.handle); err != nil {
+		if _, err := consumer.Subscribe(testCtx(t), "replay", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the 30 older events", func() bool { return rec.count() >= 30 })
-		c := rec.counts()
+		eventually(t, 10*time.Second, "the 30 older events", func() bool { return rec.Count() >= 30 })
+		c := rec.Counts()
 		for _, p := range before {
 			if c[p] != 1 {
 				t.Errorf("%s received %d times", p, c[p])
@@ -66,7 +66,7 @@ func TestDeadLetters(t *testing.T) {
 	b := started(t, cfg)
 	var calls, dlq recorder
 	if _, err := b.Subscribe(testCtx(t), "payments.*", func(ctx context.Context, e bus.Event) error {
-		_ = calls.handle(ctx, e)
+		_ = calls.Handle(ctx, e)
 		if e.Payload == "poison" {
 			return errors.New("card declined")
 		}
@@ -74,7 +74,7 @@ func TestDeadLetters(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Subscribe(testCtx(t), "dlq.*", dlq.handle); err != nil {
+	if _, err := b.Subscribe(testCtx(t), "dlq.*", dlq.Handle); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"ok-1", "poison", "ok-2"} {
@@ -82,18 +82,16 @@ func TestDeadLetters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 10*time.Second, "the dead letter", func() bool { return dlq.count() >= 1 })
-	dlq.mu.Lock()
-	dl := dlq.events[0]
-	dlq.mu.Unlock()
+	eventually(t, 10*time.Second, "the dead letter", func() bool { return dlq.Count() >= 1 })
+	dl := dlq.Events()[0]
 	if dl.Topic != "dlq.payments.captured" || dl.Payload != "poison" {
 		t.Fatalf("dead letter = %s %v, want dlq.payments.captured poison", dl.Topic, dl.Payload)
 	}
 	if dl.Metadata[broker.MetadataKeyDeadLetterReason] != "card declined" || fmt.Sprint(dl.Metadata[broker.MetadataKeyDeadLetterAttempts]) != "3" {
 		t.Errorf("dead letter metadata = %v, want reason and 3 attempts", dl.Metadata)
 	}
-	eventually(t, 10*time.Second, "ok-2 after the poison", func() bool { return calls.counts()["ok-2"] == 1 })
-	if n := calls.counts()["poison"]; n != 3 {
+	eventually(t, 10*time.Second, "ok-2 after the poison", func() bool { return calls.Counts()["ok-2"] == 1 })
+	if n := calls.Counts()["poison"]; n != 3 {
 		t.Errorf("poison handled %d times, want 3 (1 + maxRetries 2)", n)
 	}
 	s := b.EngineStats()

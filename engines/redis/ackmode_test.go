@@ -24,7 +24,7 @@ func TestAckModes(t *testing.T) {
 			if calls.Add(1) == 1 {
 				return nil // forget to ack
 			}
-			_ = rec.handle(ctx, e)
+			_ = rec.Handle(ctx, e)
 			return broker.Ack(ctx)
 		}); err != nil {
 			t.Fatal(err)
@@ -32,8 +32,8 @@ func TestAckModes(t *testing.T) {
 		if err := b.Publish(ctx, bus.Event{Topic: "manual", Payload: "m"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the redelivery", func() bool { return rec.count() >= 1 })
-		if !rec.dels[0].Redelivered {
+		eventually(t, 10*time.Second, "the redelivery", func() bool { return rec.Count() >= 1 })
+		if !rec.Deliveries()[0].Redelivered {
 			t.Errorf("second delivery not marked redelivered")
 		}
 		c := rawClient(t, b)

@@ -125,18 +125,18 @@ func TestCrashedConsumer(t *testing.T) {
 
 		survivor := started(t, cfg)
 		var rec recorder
-		if _, err := survivor.Subscribe(ctx, topic, rec.handle); err != nil {
+		if _, err := survivor.Subscribe(ctx, topic, rec.Handle); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 15*time.Second, "all 20 events on the surviving consumer", func() bool { return rec.count() >= n })
+		eventually(t, 15*time.Second, "all 20 events on the surviving consumer", func() bool { return rec.Count() >= n })
 		if took := time.Since(readBy); took < time.Second {
 			t.Errorf("redelivered %v after the crashed consumer read them, before the 1s claim timeout", took)
 		}
-		missing, dups := diff(seqN("job-%02d", n), rec.payloads())
+		missing, dups := diff(seqN("job-%02d", n), rec.Payloads())
 		if len(missing)+len(dups) > 0 {
 			t.Errorf("missing %v, duplicated %v", missing, dups)
 		}
-		for _, d := range rec.dels {
+		for _, d := range rec.Deliveries() {
 			if !d.Redelivered {
 				t.Errorf("event %s not marked as redelivered", d.EntryID)
 			}
@@ -145,7 +145,7 @@ func TestCrashedConsumer(t *testing.T) {
 		if err := pub2.Publish(ctx, bus.Event{Topic: topic, Payload: "after"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "a new event after the takeover", func() bool { return rec.count() >= n+1 })
+		eventually(t, 5*time.Second, "a new event after the takeover", func() bool { return rec.Count() >= n+1 })
 	})
 }
 
@@ -159,10 +159,10 @@ func TestRedisCrash(t *testing.T) {
 		topic := "ledger"
 
 		var rec, arec recorder
-		if _, err := b.Subscribe(ctx, topic, rec.handle); err != nil {
+		if _, err := b.Subscribe(ctx, topic, rec.Handle); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.SubscribeAsync(ctx, topic, arec.handle); err != nil {
+		if _, err := b.SubscribeAsync(ctx, topic, arec.Handle); err != nil {
 			t.Fatal(err)
 		}
 
@@ -191,7 +191,7 @@ func TestRedisCrash(t *testing.T) {
 				}
 			}()
 		}
-		eventually(t, 10*time.Second, "traffic before the crash", func() bool { return rec.count() >= 300 })
+		eventually(t, 10*time.Second, "traffic before the crash", func() bool { return rec.Count() >= 300 })
 		if err := srv.Kill9(); err != nil {
 			t.Fatal(err)
 		}
@@ -199,8 +199,8 @@ func TestRedisCrash(t *testing.T) {
 		if err := srv.Start(); err != nil {
 			t.Fatal(err)
 		}
-		before := rec.count()
-		eventually(t, 15*time.Second, "traffic after the restart", func() bool { return rec.count() >= before+300 })
+		before := rec.Count()
+		eventually(t, 15*time.Second, "traffic after the restart", func() bool { return rec.Count() >= before+300 })
 		close(stopPub)
 		pubs.Wait()
 		close(accepted)
@@ -213,10 +213,10 @@ func TestRedisCrash(t *testing.T) {
 		}
 		for name, r := range map[string]*recorder{"sync": &rec, "async": &arec} {
 			eventually(t, 15*time.Second, "every accepted event on the "+name+" subscription", func() bool {
-				missing, _ := diff(want, r.payloads())
+				missing, _ := diff(want, r.Payloads())
 				return len(missing) == 0
 			})
-			if _, dups := diff(want, r.payloads()); len(dups) > 0 {
+			if _, dups := diff(want, r.Payloads()); len(dups) > 0 {
 				t.Errorf("%s: %d events were handled (and acked) twice: %v", name, len(dups), dups[:min(len(dups), 10)])
 			}
 		}

@@ -50,14 +50,14 @@ func TestDeadLetter(t *testing.T) {
 			if e.Payload == "bad" {
 				return errors.New("card declined")
 			}
-			return good.handle(ctx, e)
+			return good.Handle(ctx, e)
 		}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Subscribe(ctx, "dlq.pay", dead.handle); err != nil {
+		if _, err := b.Subscribe(ctx, "dlq.pay", dead.Handle); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Subscribe(ctx, "*", star.handle); err != nil {
+		if _, err := b.Subscribe(ctx, "*", star.Handle); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range []string{"bad", "good"} {
@@ -65,9 +65,9 @@ func TestDeadLetter(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.count() >= 1 })
-		eventually(t, 10*time.Second, "the good event", func() bool { return good.count() >= 1 })
-		dl := dead.events[0]
+		eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.Count() >= 1 })
+		eventually(t, 10*time.Second, "the good event", func() bool { return good.Count() >= 1 })
+		dl := dead.Events()[0]
 		md := dl.Metadata
 		if dl.Payload != "bad" || md["deadLetterReason"] != "card declined" || md["deadLetterAttempts"] != float64(3) ||
 			md["deadLetterTopic"] != "pay" || md["order"] != "o-1" || md["deadLetterId"] == nil {
@@ -83,7 +83,7 @@ func TestDeadLetter(t *testing.T) {
 		if err := b.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range star.events {
+		for _, e := range star.Events() {
 			if strings.HasPrefix(e.Topic, "dlq.") {
 				t.Errorf(`"*" received the dead letter on %q`, e.Topic)
 			}
@@ -94,10 +94,10 @@ func TestDeadLetter(t *testing.T) {
 		b := started(t, testConfig(shared))
 		ctx := testCtx(t)
 		var got, dead recorder
-		if _, err := b.Subscribe(ctx, "inbox", got.handle); err != nil {
+		if _, err := b.Subscribe(ctx, "inbox", got.Handle); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.Subscribe(ctx, "dlq.inbox", dead.handle); err != nil {
+		if _, err := b.Subscribe(ctx, "dlq.inbox", dead.Handle); err != nil {
 			t.Fatal(err)
 		}
 		c := rawClient(t, b)
@@ -113,12 +113,12 @@ func TestDeadLetter(t *testing.T) {
 		if err := b.Publish(ctx, bus.Event{Topic: "inbox", Payload: "fine"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the good event", func() bool { return got.count() >= 1 })
-		eventually(t, 10*time.Second, "two dead letters", func() bool { return dead.count() >= 2 })
-		if got.count() != 1 || got.events[0].Payload != "fine" {
-			t.Errorf("handler got %v", got.payloads())
+		eventually(t, 10*time.Second, "the good event", func() bool { return got.Count() >= 1 })
+		eventually(t, 10*time.Second, "two dead letters", func() bool { return dead.Count() >= 2 })
+		if got.Count() != 1 || got.Events()[0].Payload != "fine" {
+			t.Errorf("handler got %v", got.Payloads())
 		}
-		for _, e := range dead.events {
+		for _, e := range dead.Events() {
 			if r, _ := e.Metadata["deadLetterReason"].(string); !strings.HasPrefix(r, "malformed") {
 				t.Errorf("reason = %q", r)
 			}
@@ -143,10 +143,10 @@ func TestDeadLetter(t *testing.T) {
 			t.Errorf("oversized Publish = %v, want ErrPayloadTooLarge", err)
 		}
 		var got, dead recorder
-		if _, err := consumer.Subscribe(ctx, "blobs", got.handle); err != nil {
+		if _, err := consumer.Subscribe(ctx, "blobs", got.Handle); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := consumer.Subscribe(ctx, "dlq.blobs", dead.handle); err != nil {
+		if _, err := consumer.Subscribe(ctx, "dlq.blobs", dead.Handle); err != nil {
 			t.Fatal(err)
 		}
 		if err := producer.Publish(ctx, bus.Event{Topic: "blobs", Payload: strings.Repeat("y", 2000)}); err != nil {
@@ -155,12 +155,12 @@ func TestDeadLetter(t *testing.T) {
 		if err := producer.Publish(ctx, bus.Event{Topic: "blobs", Payload: "small"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the small event", func() bool { return got.count() >= 1 })
-		eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.count() >= 1 })
-		if got.count() != 1 {
+		eventually(t, 10*time.Second, "the small event", func() bool { return got.Count() >= 1 })
+		eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.Count() >= 1 })
+		if got.Count() != 1 {
 			t.Errorf("handler got the oversized event")
 		}
-		d := dead.events[0]
+		d := dead.Events()[0]
 		if r, _ := d.Metadata["deadLetterReason"].(string); d.Payload != nil || !strings.Contains(r, "payload too large") {
 			t.Errorf("dead letter payload %v, reason %q", d.Payload, r)
 		}

@@ -47,10 +47,10 @@ func TestFaults(t *testing.T) {
 		b.SetErrorObserver(broker.ErrorObserverFunc(func(broker.Scope, error) { errCount.Add(1) }))
 		ctx := testCtx(t)
 		var exact, wild recorder
-		if _, err := b.Subscribe(ctx, "metrics.cpu", exact.handle); err != nil {
+		if _, err := b.Subscribe(ctx, "metrics.cpu", exact.Handle); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.SubscribeAsync(ctx, "metrics.*", wild.handle); err != nil {
+		if _, err := b.SubscribeAsync(ctx, "metrics.*", wild.Handle); err != nil {
 			t.Fatal(err)
 		}
 		publish := func(p string) error {
@@ -61,7 +61,7 @@ func TestFaults(t *testing.T) {
 		if err := publish("before"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "delivery before the restart", func() bool { return exact.count() >= 1 && wild.count() >= 1 })
+		eventually(t, 5*time.Second, "delivery before the restart", func() bool { return exact.Count() >= 1 && wild.Count() >= 1 })
 		if err := srv.Restart(); err != nil { // all data is gone
 			t.Fatal(err)
 		}
@@ -79,7 +79,7 @@ func TestFaults(t *testing.T) {
 		}
 		for name, r := range map[string]*recorder{"exact": &exact, "wildcard": &wild} {
 			eventually(t, 15*time.Second, name+" subscription to get every event accepted after the restart", func() bool {
-				missing, _ := diff(accepted, r.payloads())
+				missing, _ := diff(accepted, r.Payloads())
 				return len(missing) == 0
 			})
 		}
@@ -126,13 +126,13 @@ func TestFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rec recorder
-		if _, err := b.Subscribe(ctx, "gone", rec.handle); err != nil {
+		if _, err := b.Subscribe(ctx, "gone", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.Publish(ctx, bus.Event{Topic: "gone", Payload: 1}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "the delivery", func() bool { return rec.count() == 1 })
+		eventually(t, 5*time.Second, "the delivery", func() bool { return rec.Count() == 1 })
 		if err := srv.Kill9(); err != nil {
 			t.Fatal(err)
 		}
@@ -149,7 +149,7 @@ func TestFaults(t *testing.T) {
 		b := started(t, testConfig(shared))
 		ctx := testCtx(t)
 		var rec recorder
-		if _, err := b.SubscribeAsync(ctx, "churn", rec.handle); err != nil {
+		if _, err := b.SubscribeAsync(ctx, "churn", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
 		var mu sync.Mutex
@@ -194,7 +194,7 @@ func TestFaults(t *testing.T) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		missing, _ := diff(accepted, rec.payloads())
+		missing, _ := diff(accepted, rec.Payloads())
 		if len(missing) > 0 {
 			t.Errorf("%d of %d accepted events lost: %v", len(missing), len(accepted), missing[:min(10, len(missing))])
 		}

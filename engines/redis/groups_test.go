@@ -18,10 +18,10 @@ func TestConsumerGroups(t *testing.T) {
 		one, two := started(t, cfg), started(t, cfg)
 		ctx := testCtx(t)
 		var r1, r2 recorder
-		if _, err := one.Subscribe(ctx, "invoices", r1.handle); err != nil {
+		if _, err := one.Subscribe(ctx, "invoices", r1.Handle); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := two.SubscribeAsync(ctx, "invoices", r2.handle); err != nil {
+		if _, err := two.SubscribeAsync(ctx, "invoices", r2.Handle); err != nil {
 			t.Fatal(err)
 		}
 		want := seqN("inv-%03d", 200)
@@ -30,18 +30,18 @@ func TestConsumerGroups(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 10*time.Second, "200 events between the two", func() bool { return r1.count()+r2.count() >= 200 })
+		eventually(t, 10*time.Second, "200 events between the two", func() bool { return r1.Count()+r2.Count() >= 200 })
 		if err := one.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if err := two.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		missing, dups := diff(want, append(r1.payloads(), r2.payloads()...))
+		missing, dups := diff(want, append(r1.Payloads(), r2.Payloads()...))
 		if len(missing)+len(dups) > 0 {
 			t.Errorf("missing %v, duplicated %v", missing, dups)
 		}
-		t.Logf("split: %d / %d", r1.count(), r2.count())
+		t.Logf("split: %d / %d", r1.Count(), r2.Count())
 	})
 
 	t.Run("a private group is destroyed by Unsubscribe, a shared one is kept", func(t *testing.T) {
@@ -132,10 +132,10 @@ func TestConsumerGroups(t *testing.T) {
 			}
 		}
 		var rec recorder
-		if _, err := b.Subscribe(ctx, "history", rec.handle); err != nil {
+		if _, err := b.Subscribe(ctx, "history", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "the 3 earlier events", func() bool { return rec.count() >= 3 })
+		eventually(t, 5*time.Second, "the 3 earlier events", func() bool { return rec.Count() >= 3 })
 	})
 
 	t.Run("a wildcard subscription picks up streams another process creates later", func(t *testing.T) {
@@ -147,7 +147,7 @@ func TestConsumerGroups(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rec recorder
-		if _, err := sub.Subscribe(ctx, "orders.*", rec.handle); err != nil {
+		if _, err := sub.Subscribe(ctx, "orders.*", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
 		for i, topic := range []string{"orders.old", "orders.eu", "orders.us.west", "ordersx"} {
@@ -156,23 +156,23 @@ func TestConsumerGroups(t *testing.T) {
 			}
 		}
 		deadline := time.Now().Add(10 * time.Second)
-		for rec.count() < 3 && time.Now().Before(deadline) {
+		for rec.Count() < 3 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
-		if rec.count() < 3 {
+		if rec.Count() < 3 {
 			keys, _ := rawClient(t, sub).Keys(ctx, cfg.KeyPrefix+"*").Result()
 			for _, k := range keys {
 				g, _ := rawClient(t, sub).XInfoGroups(ctx, k).Result()
 				t.Logf("%s: %+v", k, g)
 			}
-			t.Fatalf("got %v; errors %d", rec.payloads(), sub.BackgroundErrors(""))
+			t.Fatalf("got %v; errors %d", rec.Payloads(), sub.BackgroundErrors(""))
 		}
 		if err := sub.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		missing, dups := diff([]string{"0", "1", "2"}, rec.payloads())
-		if len(missing)+len(dups) > 0 || rec.count() != 3 {
-			t.Errorf("got %v (missing %v, dup %v); want 0 1 2 and not the event from before", rec.payloads(), missing, dups)
+		missing, dups := diff([]string{"0", "1", "2"}, rec.Payloads())
+		if len(missing)+len(dups) > 0 || rec.Count() != 3 {
+			t.Errorf("got %v (missing %v, dup %v); want 0 1 2 and not the event from before", rec.Payloads(), missing, dups)
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
+	"github.com/switchyard-go/eventbus/internal/brokertest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
 
@@ -106,42 +106,6 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// recorder collects what a handler received.
-type recorder struct {
-	mu     sync.Mutex
-	events []bus.Event
-	dels   []delivery
-}
-
-// delivery is what a handler saw of its broker.Delivery.
-type delivery struct {
-	ID, EntryID string
-	Attempt     int
-	Redelivered bool
-}
-
-func (r *recorder) handle(ctx context.Context, e bus.Event) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, e)
-	if d, ok := broker.DeliveryFrom(ctx); ok {
-		r.dels = append(r.dels, delivery{ID: d.ID, EntryID: d.EntryID, Attempt: d.Attempt, Redelivered: d.Redelivered})
-	}
-	return nil
-}
-
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.events)
-}
-
-func (r *recorder) payloads() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]string, len(r.events))
-	for i, e := range r.events {
-		out[i] = fmt.Sprint(e.Payload)
-	}
-	return out
-}
+// recorder collects what a handler received (shared with the other broker
+// engines' tests).
+type recorder = brokertest.Recorder

@@ -54,23 +54,21 @@ func TestAnEntryDeliveredTooOftenIsDeadLetteredWithoutReachingTheHandler(t *test
 
 	b := started(t, cfg)
 	var handled, dead recorder
-	if _, err := b.Subscribe(ctx, "dlq.jobs", dead.handle); err != nil {
+	if _, err := b.Subscribe(ctx, "dlq.jobs", dead.Handle); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Subscribe(ctx, "jobs", handled.handle); err != nil {
+	if _, err := b.Subscribe(ctx, "jobs", handled.Handle); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the fine entry taken over and handled", func() bool { return handled.count() >= 1 })
-	eventually(t, 10*time.Second, "the poison entry dead-lettered", func() bool { return dead.count() >= 1 })
+	eventually(t, 10*time.Second, "the fine entry taken over and handled", func() bool { return handled.Count() >= 1 })
+	eventually(t, 10*time.Second, "the poison entry dead-lettered", func() bool { return dead.Count() >= 1 })
 	if err := b.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := handled.payloads(); len(got) != 1 || got[0] != "fine" {
+	if got := handled.Payloads(); len(got) != 1 || got[0] != "fine" {
 		t.Errorf("the handler got %v, want only fine: the entry delivered 5 times must not reach it", got)
 	}
-	dead.mu.Lock()
-	dl := dead.events[0]
-	dead.mu.Unlock()
+	dl := dead.Events()[0]
 	reason, _ := dl.Metadata["deadLetterReason"].(string)
 	if dl.Payload != "poison" || !strings.Contains(reason, "delivered 5 times (maxDeliveries 3)") || dl.Metadata["deadLetterAttempts"] != float64(5) {
 		t.Errorf("dead letter = %#v", dl)

@@ -48,7 +48,7 @@ func TestWireFormat(t *testing.T) {
 		b := started(t, testConfig(shared))
 		ctx := testCtx(t)
 		var rec recorder
-		if _, err := b.Subscribe(ctx, "foreign", rec.handle); err != nil {
+		if _, err := b.Subscribe(ctx, "foreign", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
 		c := rawClient(t, b)
@@ -58,13 +58,13 @@ func TestWireFormat(t *testing.T) {
 		}}).Err(); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "the foreign event", func() bool { return rec.count() >= 1 })
-		e := rec.events[0]
+		eventually(t, 5*time.Second, "the foreign event", func() bool { return rec.Count() >= 1 })
+		e := rec.Events()[0]
 		if e.Topic != "foreign" || !reflect.DeepEqual(e.Payload, map[string]any{"total": 12.5}) || e.Metadata["comexampletenant"] != "acme" {
 			t.Errorf("event %#v", e)
 		}
-		if rec.dels[0].ID != "ext-1" {
-			t.Errorf("delivery id = %q, want the CloudEvents id", rec.dels[0].ID)
+		if rec.Deliveries()[0].ID != "ext-1" {
+			t.Errorf("delivery id = %q, want the CloudEvents id", rec.Deliveries()[0].ID)
 		}
 		type invoice struct {
 			Total float64 `json:"total"`
@@ -78,14 +78,14 @@ func TestWireFormat(t *testing.T) {
 		b := started(t, testConfig(shared))
 		ctx := testCtx(t)
 		var rec recorder
-		if _, err := b.Subscribe(ctx, "bin", rec.handle); err != nil {
+		if _, err := b.Subscribe(ctx, "bin", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.Publish(ctx, bus.Event{Topic: "bin", Payload: []byte{0xff, 0, 1}, Metadata: map[string]any{"contentType": "application/x-protobuf"}}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "the binary event", func() bool { return rec.count() >= 1 })
-		e := rec.events[0]
+		eventually(t, 5*time.Second, "the binary event", func() bool { return rec.Count() >= 1 })
+		e := rec.Events()[0]
 		if !reflect.DeepEqual(e.Payload, []byte{0xff, 0, 1}) || e.Metadata["contentType"] != "application/x-protobuf" {
 			t.Errorf("event %#v", e)
 		}
@@ -102,7 +102,7 @@ func TestPublishing(t *testing.T) {
 			t.Fatal(err)
 		}
 		var rec recorder
-		if _, err := b.SubscribeAsync(ctx, "fast", rec.handle); err != nil {
+		if _, err := b.SubscribeAsync(ctx, "fast", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
 		want := seqN("a%04d", 1000)
@@ -114,7 +114,7 @@ func TestPublishing(t *testing.T) {
 		if err := b.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := rec.count(); n != 500 {
+		if n := rec.Count(); n != 500 {
 			t.Errorf("after Flush: %d of 500 delivered", n)
 		}
 		for _, p := range want[500:] {
@@ -129,8 +129,8 @@ func TestPublishing(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Stop(context.Background())
-		eventually(t, 10*time.Second, "all 1000 after the restart", func() bool { return rec.count() >= 1000 })
-		if missing, dups := diff(want, rec.payloads()); len(missing)+len(dups) > 0 {
+		eventually(t, 10*time.Second, "all 1000 after the restart", func() bool { return rec.Count() >= 1000 })
+		if missing, dups := diff(want, rec.Payloads()); len(missing)+len(dups) > 0 {
 			t.Errorf("missing %v, duplicated %v", missing, dups)
 		}
 	})
