@@ -26,10 +26,12 @@ import (
 // consumer's own pending list) and other consumers of a shared group
 // claim them after ClaimTimeout.
 //
-// Duplicate guard: every entry read or claimed is in tracked until it is
-// settled (in after-handle mode: until its XACK was sent), and the claimer
-// ignores tracked entries, so an entry is never handed to this
-// subscription a second time while it runs or while its ack is queued.
+// Held entries: every entry read or claimed is in tracked until it is
+// settled (in after-handle mode: until its XACK was sent). The claim
+// goroutine keeps them fresh in Redis and never hands them over again, so
+// an entry is never handed to this subscription a second time while it
+// runs or while its ack is queued, nor taken by another consumer of a
+// shared group while this one is alive (see held.go).
 type subRun struct {
 	s  *subscription
 	rs *runState
@@ -50,10 +52,12 @@ type subRun struct {
 	readSeq atomic.Uint64 // completed reads (their entries tracked); see Flush
 
 	trackMu sync.Mutex
-	tracked map[entryRef]struct{}
+	tracked map[entryRef]heldEntry // see held.go
+	// claiming is set while the claimer's XAUTOCLAIM is in flight;
+	// settled collects the entries untracked meanwhile (see untracked).
+	claiming bool
+	settled  map[entryRef]struct{}
 }
-
-type entryRef struct{ stream, id string }
 
 type claimedBatch struct {
 	stream string
@@ -70,7 +74,7 @@ type job struct {
 func newSubRun(s *subscription, rs *runState) *subRun {
 	r := &subRun{s: s, rs: rs, quit: make(chan struct{}), done: make(chan struct{}),
 		wake: make(chan struct{}, 1), reclaimed: make(chan claimedBatch, 4), ready: make(chan struct{}),
-		tracked: map[entryRef]struct{}{}}
+		tracked: map[entryRef]heldEntry{}, settled: map[entryRef]struct{}{}}
 	if s.async {
 		r.jobs = make(chan job)
 	}
@@ -102,6 +106,7 @@ func (r *subRun) launch() {
 			close(r.jobs)
 		}
 		helpers.Wait()
+		r.giveBackDeliveries()
 		if r.cleanupOnExit.Load() {
 			// Unsubscribed from its own handler: Unsubscribe could not
 			// wait, so the cleanup it would have done happens here (Stop
@@ -167,35 +172,6 @@ func (r *subRun) quitting() bool {
 	default:
 		return false
 	}
-}
-
-func (r *subRun) track(stream string, msgs []goredis.XMessage) {
-	r.trackMu.Lock()
-	for _, m := range msgs {
-		r.tracked[entryRef{stream, m.ID}] = struct{}{}
-	}
-	r.trackMu.Unlock()
-}
-
-func (r *subRun) untrack(stream, id string) {
-	r.trackMu.Lock()
-	delete(r.tracked, entryRef{stream, id})
-	r.trackMu.Unlock()
-}
-
-// untracked returns the entries of msgs not being handled, tracking them.
-func (r *subRun) untracked(stream string, msgs []goredis.XMessage) []goredis.XMessage {
-	out := msgs[:0:0]
-	r.trackMu.Lock()
-	for _, m := range msgs {
-		k := entryRef{stream, m.ID}
-		if _, busy := r.tracked[k]; !busy {
-			r.tracked[k] = struct{}{}
-			out = append(out, m)
-		}
-	}
-	r.trackMu.Unlock()
-	return out
 }
 
 // readLoop is the reader goroutine.
@@ -299,7 +275,11 @@ func (r *subRun) readLoop() {
 			if ownPending && len(st.Messages) > 0 {
 				cursors[st.Stream] = st.Messages[len(st.Messages)-1].ID
 			}
-			r.track(st.Stream, st.Messages)
+			var deliveries int64 = 1 // a fresh read: its first delivery
+			if ownPending {
+				deliveries = 0 // known once deliveryCounts answered
+			}
+			r.track(st.Stream, st.Messages, deliveries)
 		}
 		r.readSeq.Add(1)
 		for _, st := range res {
@@ -408,11 +388,12 @@ func (r *subRun) recreateGroups(streams []string) {
 // MaxDeliveries is off. An entry missing from the answer counts as 0 (not
 // bounded this time), and so does every entry when XPENDING fails (the
 // failure is reported).
-func (r *subRun) deliveryCounts(stream string, msgs []goredis.XMessage) map[string]int64 {
+func (r *subRun) deliveryCounts(stream string, msgs []goredis.XMessage) (counts map[string]int64) {
 	b := r.s.b
 	if b.cfg.MaxDeliveries < 0 || len(msgs) == 0 {
 		return nil
 	}
+	defer func() { r.noteDeliveries(stream, counts) }()
 	list, err := r.rs.client.XPendingExt(r.rs.life, &goredis.XPendingExtArgs{
 		Stream: stream, Group: r.s.group, Consumer: r.s.consumer,
 		Start: msgs[0].ID, End: msgs[len(msgs)-1].ID, Count: int64(2*len(msgs) + 64),
@@ -423,7 +404,7 @@ func (r *subRun) deliveryCounts(stream string, msgs []goredis.XMessage) map[stri
 		}
 		return nil
 	}
-	counts := make(map[string]int64, len(list))
+	counts = make(map[string]int64, len(list))
 	for _, p := range list {
 		counts[p.ID] = p.RetryCount
 	}
@@ -492,6 +473,7 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 // and lost.
 func (r *subRun) process(j job) {
 	defer r.s.handling.Begin().End()
+	r.handed(j.stream, j.entry)
 	if r.s.b.cfg.AckMode == broker.AckOnReceive {
 		if err := j.del.Settle(); err != nil {
 			r.s.b.errs.Report(broker.ScopeAck, err)
@@ -534,6 +516,7 @@ func (r *subRun) settle(stream, id string, del *broker.Delivery, res broker.Resu
 // ack acknowledges an entry that never reached a handler; it is untracked
 // once the XACK is sent.
 func (r *subRun) ack(stream, id string) {
+	r.handed(stream, id)
 	if err := r.rs.acks.enqueue(stream, r.s.group, id, r); err != nil {
 		r.s.b.errs.Report(broker.ScopeAck, err)
 		r.untrack(stream, id)

@@ -9,25 +9,34 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 )
 
-// claimLoop runs every ClaimInterval, once the reader has re-read its own
-// pending entries: for each stream it takes over entries idle longer than
-// ClaimTimeout (XAUTOCLAIM: those of crashed consumers of a shared group,
-// and this consumer's own entries left unacknowledged, for example by a
-// failed dead-letter publish) and hands them to the reader; then it
-// refreshes the pending and lag figures of EngineStats.
+// claimLoop keeps the entries this run holds fresh (every third of
+// ClaimTimeout, from the start; see held.go) and, every ClaimInterval once
+// the reader has re-read its own pending entries, takes over for each
+// stream the entries idle longer than ClaimTimeout (XAUTOCLAIM: those of
+// consumers of a shared group that stopped refreshing them, and this
+// consumer's own entries left unacknowledged, for example by a failing
+// handler or a failed dead-letter publish) and hands them to the reader;
+// then it refreshes the pending and lag figures of EngineStats.
 func (r *subRun) claimLoop() {
-	select {
-	case <-r.ready:
-	case <-r.quit:
-		return
-	}
-	tick := time.NewTicker(r.s.b.cfg.ClaimInterval.Std())
-	defer tick.Stop()
+	cfg := r.s.b.cfg
+	keep := time.NewTicker(max(cfg.ClaimTimeout.Std()/refreshDivisor, time.Millisecond))
+	defer keep.Stop()
+	ready := r.ready
+	var claimC <-chan time.Time // nil until ready
 	for {
 		select {
 		case <-r.quit:
 			return
-		case <-tick.C:
+		case <-keep.C:
+			r.refresh()
+			continue
+		case <-ready:
+			ready = nil
+			tick := time.NewTicker(cfg.ClaimInterval.Std())
+			defer tick.Stop()
+			claimC = tick.C
+			continue
+		case <-claimC:
 		}
 		var pending, lag int64
 		for _, key := range r.s.streamList() {
@@ -48,11 +57,13 @@ func (r *subRun) claim(key string) bool {
 	b := r.s.b
 	start := "0-0"
 	for page := 0; page < 16; page++ {
+		r.beginClaim()
 		msgs, next, err := r.rs.client.XAutoClaim(r.rs.life, &goredis.XAutoClaimArgs{
 			Stream: key, Group: r.s.group, Consumer: r.s.consumer,
 			MinIdle: b.cfg.ClaimTimeout.Std(), Start: start, Count: int64(b.cfg.ClaimCount),
 		}).Result()
 		if err != nil {
+			r.untracked(key, nil)                 // ends the claim
 			if !isNoGroup(err) && !r.quitting() { // NOGROUP: the reader recreates it
 				b.errs.Report(broker.ScopeReclaim, fmt.Errorf("XAUTOCLAIM %s %s: %w", key, r.s.group, err))
 			}
