@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -193,6 +194,12 @@ func (r *subRun) readLoop() {
 	cursors := map[string]string{}
 	ownPending := true
 	recover := false
+	for !r.restoreGroups() {
+		r.sleep(backoff.Next())
+		if r.quitting() {
+			return
+		}
+	}
 	for !r.quitting() {
 		if !r.drainReclaimed() {
 			return
@@ -432,7 +439,9 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 	}
 	env, err := broker.DecodeBinary(bm)
 	if err != nil {
-		r.settle(stream, m.ID, nil, b.dispatcher.Reject(topic, m.ID, bm.Data, fmt.Errorf("entry %s of %s: %w", m.ID, stream, err)))
+		// The dead letter keeps the whole entry, not only its data field:
+		// an entry written by another program may have none.
+		r.settle(stream, m.ID, nil, b.dispatcher.Reject(topic, m.ID, entryJSON(m.Values), fmt.Errorf("entry %s of %s: %w", m.ID, stream, err)))
 		return true
 	}
 	env.Event.Topic = topic
@@ -464,6 +473,25 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 	case <-r.quit:
 		return false
 	}
+}
+
+// entryJSON returns an entry's fields as a JSON object of strings (the
+// payload of a malformed entry's dead letter, from which an operator can
+// XADD it again).
+func entryJSON(values map[string]any) []byte {
+	fields := make(map[string]string, len(values))
+	for k, v := range values {
+		s, ok := v.(string)
+		if !ok {
+			s = fmt.Sprint(v)
+		}
+		fields[k] = s
+	}
+	out, err := json.Marshal(fields) // sorted keys
+	if err != nil {
+		return nil
+	}
+	return out
 }
 
 // process runs the handler (with the dispatcher's retries) and settles.

@@ -22,7 +22,8 @@ import (
 // new publishes, flushes queued ones, stops reading, waits for running
 // handlers, flushes their acknowledgements and closes the connections.
 // Subscriptions survive Stop: Start resumes them, first re-reading the
-// entries they had read but not acknowledged.
+// entries they had read but not acknowledged. A clean Stop leaves no
+// private consumer group behind (see Stop).
 type EventBus struct {
 	cfg   Config
 	codec *broker.Codec
@@ -194,7 +195,11 @@ func (b *EventBus) Start(ctx context.Context) error {
 // subscription's reading, waits for running handlers, flushes pending
 // acknowledgements and closes the connections. Entries read but not
 // handled stay pending in Redis and are delivered after the next Start
-// (or to another consumer of a shared group after ClaimTimeout).
+// (or to another consumer of a shared group after ClaimTimeout). A clean
+// Stop then removes each subscription's private consumer group from
+// Redis, remembering where it stood, so that the next Start of this bus
+// resumes it exactly; from a shared group it removes only the
+// subscription's consumer, when that holds no pending entry.
 //
 // If ctx expires first, handler contexts are cancelled and an error
 // wrapping bus.ErrEventBusShutdownTimeout is returned; nothing accepted is
@@ -242,6 +247,9 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	rs.reap.stop()
 	rs.acks.stop(ctx)
 	rs.wg.Wait()
+	if !timedOut {
+		b.releaseGroups(ctx, rs, subs)
+	}
 	rs.cancel()
 	_ = rs.client.Close()
 	if timedOut {

@@ -10,12 +10,12 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 )
 
-// A process that stops or dies without Unsubscribe leaves its private
-// groups on the streams. With staleGroupTimeout set, another engine on
-// the same key prefix removes those whose consumers stayed idle longer
-// than the timeout, and only those: live private groups, shared groups
-// and groups without the private prefix stay. The stopped engine, started
-// again, recreates its group and receives new events.
+// A process that dies without Stop leaves its private groups on the
+// streams (a clean Stop removes them). With staleGroupTimeout set, another
+// engine on the same key prefix removes those whose consumers stayed idle
+// longer than the timeout, and only those: live private groups, shared
+// groups and groups without the private prefix stay. A stopped engine,
+// started again, recreates its group and receives new events.
 func TestStalePrivateGroupsAreRemoved(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig(shared)
@@ -44,14 +44,22 @@ func TestStalePrivateGroupsAreRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A private group whose process died between creating it and reading.
+	// A private group whose process died between creating it and reading,
+	// and one whose process died after reading.
 	bare := cfg.KeyPrefix + "sub:diedbeforereading"
 	if err := raw.XGroupCreateMkStream(ctx, stream, bare, "$").Err(); err != nil {
 		t.Fatal(err)
 	}
+	dead := cfg.KeyPrefix + "sub:diedwhilereading"
+	if err := raw.XGroupCreateMkStream(ctx, stream, dead, "$").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.XGroupCreateConsumer(ctx, stream, dead, "dead-consumer").Err(); err != nil {
+		t.Fatal(err)
+	}
 	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := gone.Stop(stopCtx); err != nil { // subscriptions are kept, their group stays in Redis
+	if err := gone.Stop(stopCtx); err != nil { // subscriptions are kept, their group is released
 		t.Fatal(err)
 	}
 	groups := func() []string {
@@ -68,7 +76,7 @@ func TestStalePrivateGroupsAreRemoved(t *testing.T) {
 	}
 	before := groups()
 	if len(before) != 4 {
-		t.Fatalf("groups before: %v, want the stopped subscription's, the bare one, workers and audit-sub:x", before)
+		t.Fatalf("groups before: %v, want the two dead ones, workers and audit-sub:x (not the cleanly stopped subscription's)", before)
 	}
 
 	cfg.StaleGroupTimeout = bus.Duration(time.Second)
@@ -85,7 +93,7 @@ func TestStalePrivateGroupsAreRemoved(t *testing.T) {
 			private = append(private, g)
 		}
 	}
-	if len(private) != 1 || !slices.Contains(after, "workers") || !slices.Contains(after, "audit-sub:x") || slices.Contains(after, bare) {
+	if len(private) != 1 || !slices.Contains(after, "workers") || !slices.Contains(after, "audit-sub:x") || slices.Contains(after, bare) || slices.Contains(after, dead) {
 		t.Fatalf("groups after the sweep: %v; want workers, audit-sub:x and only the live subscription's private group", after)
 	}
 	// Another second: the live group survives sweeps while it reads.

@@ -42,6 +42,11 @@ type subscription struct {
 	streams   atomic.Pointer[[]string]
 	streamsMu sync.Mutex
 
+	// marks is where the private group stood on each stream when the
+	// last clean Stop released it (release.go); the next run restores it.
+	marksMu sync.Mutex
+	marks   map[string]groupMark
+
 	pending atomic.Int64 // PEL size, refreshed by the claim loop
 	lag     atomic.Int64 // entries not yet read, refreshed likewise
 
@@ -228,7 +233,12 @@ func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error 
 		b.dispatcher.Observers().TopicDeleted(s.topic)
 	}
 	if r == nil || rs == nil {
-		return nil // stopped: nothing runs; the group stays (see docs)
+		// Stopped: nothing runs. Stop released a private group already;
+		// forget where it stood.
+		s.marksMu.Lock()
+		s.marks = nil
+		s.marksMu.Unlock()
+		return nil
 	}
 	wctx, cancel := context.WithTimeout(ctx, DefaultUnsubscribeWaitBound)
 	defer cancel()
