@@ -32,6 +32,7 @@ const (
 	DefaultPublishQueue         = 8192
 	DefaultDiscoveryInterval    = time.Second
 	DefaultUnsubscribeWaitBound = 5 * time.Second
+	DefaultRetentionDays        = 7
 )
 
 // Group start positions (Config.StartFrom).
@@ -73,10 +74,20 @@ type Config struct {
 	// "switchyard:" (topic "order.placed" → stream
 	// "switchyard:order.placed").
 	KeyPrefix string `json:"keyPrefix,omitempty"`
-	// MaxLen caps each stream approximately (XADD MAXLEN ~ n); 0 keeps
-	// every entry. Entries trimmed before a consumer group read them are
-	// lost to it. Default: 0.
+	// MaxLen caps each stream approximately (XADD MAXLEN ~ n); 0: no cap
+	// by length (streams are still trimmed by age, see RetentionDays).
+	// Entries trimmed before a consumer group read them are lost to it.
+	// Default: 0.
 	MaxLen int64 `json:"maxLen,omitempty"`
+	// RetentionDays is how long entries are kept: older ones are trimmed
+	// from every stream under KeyPrefix (XTRIM MINID), whether or not
+	// every consumer group acknowledged them (see TrimmedEntries). It is
+	// also the module-level key of the same name. -1: no trimming by age.
+	// Default: 7.
+	RetentionDays int `json:"retentionDays,omitempty"`
+	// Retention, when > 0, replaces RetentionDays with a finer duration.
+	// Default: 0 (RetentionDays applies).
+	Retention bus.Duration `json:"retention,omitempty"`
 	// Group, when set, is the consumer group of every subscription of
 	// this engine: subscriptions with the same group (in this process or
 	// others) compete for a topic's events, each event going to one of
@@ -148,14 +159,14 @@ type Config struct {
 	DiscoveryInterval bus.Duration `json:"discoveryInterval,omitempty"`
 	// StaleGroupTimeout, when > 0, removes the private consumer groups
 	// (the default, one per subscription) that processes which died
-	// without Unsubscribe left on this engine's streams: a private group
-	// whose consumers have all been idle longer than this is destroyed
-	// (XGROUP DESTROY), checked every quarter of it (1s to 5min). Live
-	// subscriptions read at least every blockTimeout, so their groups are
-	// never idle that long unless one batch of handlers runs longer; an
-	// engine that is stopped (its subscriptions kept for the next Start)
-	// looks dead too, and on Start its subscriptions recreate a removed
-	// group from the start of the stream (redelivery, never loss). Shared
+	// without Stop left on this engine's streams (a clean Stop removes
+	// them itself): a private group whose consumers have all been idle
+	// longer than this is destroyed (XGROUP DESTROY), checked every
+	// quarter of it (1s to 5min). Live subscriptions read at least every
+	// blockTimeout, so their groups are never idle that long unless one
+	// batch of handlers runs longer; an engine whose Stop timed out looks
+	// dead too, and on Start its subscriptions recreate a removed group
+	// from the start of the stream (redelivery, never loss). Shared
 	// groups (Group) are never removed. Must be 0 (default: off) or at
 	// least twice claimTimeout and twice blockTimeout.
 	StaleGroupTimeout bus.Duration `json:"staleGroupTimeout,omitempty"`
@@ -180,6 +191,7 @@ func (c Config) withDefaults() Config {
 	if c.StartFrom == "" {
 		c.StartFrom = DefaultStartFrom
 	}
+	setDefault(&c.RetentionDays, DefaultRetentionDays)
 	setDefault(&c.ReadCount, DefaultReadCount)
 	setDefaultDur(&c.BlockTimeout, DefaultBlockTimeout)
 	setDefaultDur(&c.ClaimTimeout, DefaultClaimTimeout)
@@ -225,7 +237,11 @@ func (c Config) Validate() error {
 	case c.PoolSize < 0:
 		return bad("poolSize", c.PoolSize, "must be >= 0 (0: go-redis default)")
 	case c.MaxLen < 0:
-		return bad("maxLen", c.MaxLen, "must be >= 0 (0: unbounded)")
+		return bad("maxLen", c.MaxLen, "must be >= 0 (0: no cap by length)")
+	case c.RetentionDays < -1:
+		return bad("retentionDays", c.RetentionDays, "must be >= 1, or -1 for no trimming by age")
+	case c.Retention < 0:
+		return bad("retention", c.Retention.Std(), "must be >= 0 (0: retentionDays applies)")
 	case c.StartFrom != StartFromNew && c.StartFrom != StartFromBeginning:
 		return bad("startFrom", c.StartFrom, `must be "new" or "beginning"`)
 	case strings.ContainsAny(c.Group, " \t\n"):

@@ -57,6 +57,8 @@ type EventBus struct {
 	// staleGroupsRemoved counts the private groups of dead processes the
 	// reaper destroyed (StaleGroupsRemoved).
 	staleGroupsRemoved atomic.Uint64
+
+	trimCounters // TrimmedEntries
 }
 
 // runState is what one Start creates and its Stop tears down.
@@ -71,6 +73,7 @@ type runState struct {
 	acks   *acker
 	disc   *discovery
 	reap   *reaper
+	trim   *trimmer
 	wg     sync.WaitGroup // publisher, acker and discovery goroutines
 }
 
@@ -177,10 +180,12 @@ func (b *EventBus) Start(ctx context.Context) error {
 	rs.acks = newAcker(b, rs)
 	rs.disc = newDiscovery(b, rs)
 	rs.reap = newReaper(b, rs)
+	rs.trim = newTrimmer(b, rs)
 	rs.pub.start()
 	rs.acks.start()
 	rs.disc.start()
 	rs.reap.start()
+	rs.trim.start()
 
 	b.mu.Lock()
 	b.run.Store(rs)
@@ -245,6 +250,7 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	rs.pub.stop()
 	rs.disc.stop()
 	rs.reap.stop()
+	rs.trim.stop()
 	rs.acks.stop(ctx)
 	rs.wg.Wait()
 	if !timedOut {
