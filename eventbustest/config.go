@@ -17,6 +17,25 @@ type Config struct {
 	// subscriptions), though they may share a broker.
 	New func(t *testing.T) bus.EventBus
 
+	// NewInGroup returns a new, unstarted engine whose subscriptions join
+	// the named consumer group: engines built with the same group share a
+	// topic's events, each going to one of them. Required by
+	// Features.ConsumerGroups and Features.ConsumerCrash.
+	NewInGroup func(t *testing.T, group string) bus.EventBus
+
+	// RestartBroker stops the broker the engines use and starts it again
+	// with its data (as a restart of the server process does), returning
+	// once it accepts connections. Required by Features.BrokerRestart.
+	RestartBroker func(t *testing.T)
+
+	// CrashConsumer starts a consumer of topic in group that dies without
+	// Stop (killed), in another process or any other way the engine can be
+	// made to vanish mid-work. Its handler never returns. The consumer is
+	// subscribed when CrashConsumer returns; received reports how many
+	// events its handler has been given so far, and kill kills it and
+	// returns once it is gone. Required by Features.ConsumerCrash.
+	CrashConsumer func(t *testing.T, group, topic string) (received func() int, kill func())
+
 	Features Features
 }
 
@@ -49,6 +68,26 @@ type Features struct {
 	// in the broker, and they must be delivered after the next Start
 	// instead of by the time Stop returns.
 	Persistent bool
+
+	// ConsumerGroups is set by engines whose subscriptions can share a
+	// named consumer group (Config.NewInGroup): the group's engines split
+	// a topic's events, each event handled by exactly one of them.
+	ConsumerGroups bool
+
+	// RedeliveryAfterHandlerError is set by engines that deliver an event
+	// again, unchanged, after its handler returned an error, until a call
+	// succeeds (within the engine's retry budget).
+	RedeliveryAfterHandlerError bool
+
+	// BrokerRestart is set by engines that ride out a restart of their
+	// broker (Config.RestartBroker): a subscription keeps receiving, and
+	// every event accepted before or after the restart is delivered.
+	BrokerRestart bool
+
+	// ConsumerCrash is set by engines whose consumer groups survive a
+	// consumer that dies mid-work (Config.CrashConsumer): every event the
+	// dead consumer held is delivered to another consumer of the group.
+	ConsumerCrash bool
 
 	// DeliveryTimeout bounds every wait for a delivery. Default: 5s.
 	DeliveryTimeout time.Duration

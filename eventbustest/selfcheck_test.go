@@ -90,3 +90,62 @@ func TestSuiteCatchesAnEngineThatLosesAcknowledgedEvents(t *testing.T) {
 		})
 	}
 }
+
+// runCheck runs the named check against cfg and reports whether it
+// failed.
+func runCheck(t *testing.T, name string, cfg Config) *failRecorder {
+	t.Helper()
+	var fn func(*checker)
+	for _, c := range checks {
+		if c.name == name {
+			fn = c.fn
+		}
+	}
+	if fn == nil {
+		t.Fatalf("no check named %q", name)
+	}
+	rec := &failRecorder{}
+	rec.run(func() { fn(newChecker(rec, t, cfg)) }, t)
+	return rec
+}
+
+// The capability checks catch an engine that claims a capability it does
+// not have.
+func TestSuiteCatchesAnEngineWithoutTheCapabilitiesItDeclares(t *testing.T) {
+	newMemory := func(t *testing.T) bus.EventBus {
+		b, err := memory.NewEventBus(memory.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Run("members of a group that each see every event", func(t *testing.T) {
+		groups := map[string]bus.EventBus{}
+		cfg := Config{
+			New: newMemory,
+			// Every member of a group is the same in-process bus: each
+			// subscription gets every event, as private groups would.
+			NewInGroup: func(t *testing.T, group string) bus.EventBus {
+				if b, ok := groups[group]; ok {
+					return b
+				}
+				groups[group] = newMemory(t)
+				return groups[group]
+			},
+			Features: Features{ConsumerGroups: true, DeliveryTimeout: time.Second},
+		}
+		rec := runCheck(t, "a consumer group splits a topic's events, each handled once", cfg)
+		if !rec.failed {
+			t.Fatalf("the check passed against a group whose members each handle every event")
+		}
+		t.Logf("caught: %v", rec.msgs)
+	})
+	t.Run("an engine that does not redeliver a failed event", func(t *testing.T) {
+		cfg := Config{New: newMemory, Features: Features{RedeliveryAfterHandlerError: true, DeliveryTimeout: 300 * time.Millisecond}}
+		rec := runCheck(t, "an event whose handler failed is delivered again unchanged", cfg)
+		if !rec.failed {
+			t.Fatalf("the check passed against an engine that never redelivers")
+		}
+		t.Logf("caught: %v", rec.msgs)
+	})
+}

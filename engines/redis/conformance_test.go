@@ -8,6 +8,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
 	"github.com/switchyard-go/eventbus/eventbustest"
+	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
 
 func TestConformance(t *testing.T) {
@@ -33,17 +34,39 @@ func TestConformanceWithAckOnReceive(t *testing.T) {
 }
 
 func conformance(t *testing.T, adjust func(*redis.Config)) {
+	// A server of its own, with persistence: the broker-restart check
+	// restarts it.
+	srv := testinfra.StartRedis(t, testinfra.WithAOF())
+	groupPrefix := "g" + bus.NewID()[:8] + ":" // engines of one group share streams
 	eventbustest.Run(t, eventbustest.Config{
 		New: func(t *testing.T) bus.EventBus {
-			cfg := testConfig(shared)
+			cfg := testConfig(srv)
 			adjust(&cfg)
 			return newBus(t, cfg)
+		},
+		NewInGroup: func(t *testing.T, group string) bus.EventBus {
+			cfg := testConfig(srv)
+			adjust(&cfg)
+			cfg.KeyPrefix, cfg.Group = groupPrefix, group
+			return newBus(t, cfg)
+		},
+		RestartBroker: func(t *testing.T) {
+			if err := srv.Restart(); err != nil {
+				t.Fatalf("restart redis-server: %v", err)
+			}
+		},
+		CrashConsumer: func(t *testing.T, group, topic string) (func() int, func()) {
+			return crashConsumer(t, srv.URL(), groupPrefix, group, topic)
 		},
 		Features: eventbustest.Features{
 			Persistent:                   true,
 			PayloadRoundTripsAsJSON:      true,
 			ContextValuesViaMetadataOnly: true,
 			AtLeastOnce:                  true,
+			ConsumerGroups:               true,
+			RedeliveryAfterHandlerError:  true,
+			BrokerRestart:                true,
+			ConsumerCrash:                true,
 			DeliveryTimeout:              15 * time.Second,
 		},
 	})

@@ -53,6 +53,63 @@ func runCrashHelper() int {
 	select {}
 }
 
+// crashConsumer starts the crash helper as a consumer of topic in group
+// (streams under prefix on url). received counts the events it got; kill
+// SIGKILLs it and waits until it is gone.
+func crashConsumer(t *testing.T, url, prefix, group, topic string) (received func() int, kill func()) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashHelperEnv+"=1", "HELPER_URL="+url, "HELPER_PREFIX="+prefix,
+		"HELPER_GROUP="+group, "HELPER_TOPIC="+topic)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu      sync.Mutex
+		got     int
+		scanned = make(chan struct{})
+		ready   = make(chan string, 1)
+	)
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			l := sc.Text()
+			switch {
+			case l == "READY" || strings.HasPrefix(l, "ERR"):
+				ready <- l
+			case strings.HasPrefix(l, "GOT "):
+				mu.Lock()
+				got++
+				mu.Unlock()
+			}
+		}
+	}()
+	var once sync.Once
+	kill = func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			<-scanned
+		})
+	}
+	t.Cleanup(kill)
+	select {
+	case l := <-ready:
+		if l != "READY" {
+			t.Fatalf("crash helper: %s", l)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("crash helper not subscribed within 20s")
+	}
+	return func() int { mu.Lock(); defer mu.Unlock(); return got }, kill
+}
+
 func TestCrashedConsumer(t *testing.T) {
 	t.Run("a consumer killed mid-handler has its events redelivered to another consumer of the group after the claim timeout", func(t *testing.T) {
 		cfg := testConfig(shared)
