@@ -30,14 +30,24 @@ func TestConformanceWithAckOnReceive(t *testing.T) {
 }
 
 func conformance(t *testing.T, extra map[string]any) {
-	k := testinfra.StartKafka(t, testinfra.KafkaOptions{})
+	// Persistent: the broker-restart check takes the cluster down and up.
+	k := testinfra.StartKafka(t, testinfra.KafkaOptions{Persistent: true})
 	eventbustest.Run(t, eventbustest.Config{
 		New: func(t *testing.T) bus.EventBus { return newEngine(t, engineConfig(k, extra)) },
+		NewInGroup: func(t *testing.T, group string) bus.EventBus {
+			cfg := engineConfig(k, extra)
+			cfg["groupId"] = group
+			return newEngine(t, cfg)
+		},
+		RestartBroker: func(t *testing.T) { k.Restart(t) },
 		Features: eventbustest.Features{
 			Persistent:                   true,
 			PayloadRoundTripsAsJSON:      true,
 			ContextValuesViaMetadataOnly: true,
 			AtLeastOnce:                  true,
+			ConsumerGroups:               true,
+			RedeliveryAfterHandlerError:  true,
+			BrokerRestart:                true,
 			DeliveryTimeout:              20 * time.Second,
 			LeakOptions:                  []goleak.Option{metricsGoroutine},
 		},

@@ -45,6 +45,21 @@ func TestConformanceWithAckOnReceive(t *testing.T) {
 }
 
 func conformance(t *testing.T, cfg Config) {
+	// Engines share leases, hence consumers (applicationName), only
+	// through the Redis checkpoint store.
+	groups := cfg.CheckpointStore == StoreRedis
+	var newInGroup func(t *testing.T, group string) bus.EventBus
+	if groups {
+		newInGroup = func(t *testing.T, group string) bus.EventBus {
+			c := cfg
+			c.ApplicationName = group
+			b, err := NewEventBus(c)
+			if err != nil {
+				t.Fatalf("NewEventBus: %v", err)
+			}
+			return b
+		}
+	}
 	eventbustest.Run(t, eventbustest.Config{
 		New: func(t *testing.T) bus.EventBus {
 			b, err := NewEventBus(cfg)
@@ -53,11 +68,14 @@ func conformance(t *testing.T, cfg Config) {
 			}
 			return b
 		},
+		NewInGroup: newInGroup,
 		Features: eventbustest.Features{
 			Persistent:                   true,
 			PayloadRoundTripsAsJSON:      true,
 			ContextValuesViaMetadataOnly: true,
 			AtLeastOnce:                  true,
+			ConsumerGroups:               groups,
+			RedeliveryAfterHandlerError:  true,
 			DeliveryTimeout:              20 * time.Second,
 			LeakOptions:                  leakOptions,
 		},

@@ -202,3 +202,32 @@ func TestEntriesReadButNotHandledBeforeStopKeepTheirDeliveryCount(t *testing.T) 
 		t.Errorf("%d events handled twice without a failure: %v", len(dups), dups)
 	}
 }
+
+// A handler may run longer than claimTimeout: while its consumer is alive
+// the entry is not taken over by another consumer of the group.
+func TestAHandlerLongerThanTheClaimTimeoutKeepsItsEntry(t *testing.T) {
+	cfg := testConfig(shared)
+	cfg.Group = "slowpokes"
+	cfg.ClaimTimeout = bus.Duration(300 * time.Millisecond)
+	cfg.ClaimInterval = bus.Duration(50 * time.Millisecond)
+	one, two := started(t, cfg), started(t, cfg)
+	ctx := testCtx(t)
+	var calls atomic.Int64
+	h := func(context.Context, bus.Event) error {
+		calls.Add(1)
+		time.Sleep(1500 * time.Millisecond)
+		return nil
+	}
+	if _, err := one.Subscribe(ctx, "long", h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := two.Subscribe(ctx, "long", h); err != nil {
+		t.Fatal(err)
+	}
+	publishN(t, one, "long", "ev", 1)
+	eventually(t, 10*time.Second, "the handler called", func() bool { return calls.Load() >= 1 })
+	time.Sleep(2 * time.Second)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the event reached a handler %d times; its consumer was alive and running it", n)
+	}
+}
