@@ -14,4 +14,10 @@
 // The zero Features value demands the strongest guarantees (lossless,
 // ordered sync delivery, context values reaching handlers); an engine
 // declares what it cannot do by setting the matching field.
+//
+// Broker engines also declare the capabilities they have: consumer groups
+// (with Config.NewInGroup), redelivery after a handler error, riding out a
+// broker restart (Config.RestartBroker) and surviving a consumer crash
+// (Config.CrashConsumer). Each declared capability is checked; the check
+// of an undeclared one is skipped with a message naming the flag.
 package eventbustest
