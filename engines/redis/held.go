@@ -124,19 +124,26 @@ func (r *subRun) untracked(stream string, msgs []goredis.XMessage) []goredis.XMe
 	return out
 }
 
+// heldSet groups held entries by stream and, for giveBackDeliveries, by
+// delivery count.
+type heldSet struct {
+	stream     string
+	deliveries int64
+}
+
 // heldIDs returns the ids of the held entries per stream, in id order;
 // with unhanded, only those never handed to the handler, grouped by
 // their known delivery count too (count 0: not known, left out).
-func (r *subRun) heldIDs(unhanded bool) map[entryRef][]string {
-	out := map[entryRef][]string{} // key: stream and, if unhanded, the count
+func (r *subRun) heldIDs(unhanded bool) map[heldSet][]string {
+	out := map[heldSet][]string{}
 	r.trackMu.Lock()
 	for k, h := range r.tracked {
-		key := entryRef{stream: k.stream}
+		key := heldSet{stream: k.stream}
 		if unhanded {
 			if h.handed || h.deliveries <= 0 {
 				continue
 			}
-			key.id = fmt.Sprint(h.deliveries)
+			key.deliveries = h.deliveries
 		}
 		out[key] = append(out[key], k.id)
 	}
@@ -180,8 +187,7 @@ func (r *subRun) giveBackDeliveries() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for key, ids := range r.heldIDs(true) {
-		var n int64
-		_, _ = fmt.Sscan(key.id, &n)
+		n := key.deliveries
 		for len(ids) > 0 {
 			k := min(len(ids), refreshBatch)
 			args := make([]any, 0, k+8)
