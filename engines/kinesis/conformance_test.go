@@ -45,6 +45,10 @@ func TestConformanceWithAckOnReceive(t *testing.T) {
 }
 
 func conformance(t *testing.T, cfg Config) {
+	// A persistent kinesalite of its own: the broker-restart check
+	// restarts it.
+	k := testinfra.StartKinesalite(t, testinfra.KinesaliteOptions{Persistent: true})
+	cfg.Endpoint = k.Endpoint()
 	// Engines share leases, hence consumers (applicationName), only
 	// through the Redis checkpoint store.
 	groups := cfg.CheckpointStore == StoreRedis
@@ -69,6 +73,11 @@ func conformance(t *testing.T, cfg Config) {
 			return b
 		},
 		NewInGroup: newInGroup,
+		RestartBroker: func(t *testing.T) {
+			if err := k.Restart(); err != nil {
+				t.Fatalf("restart kinesalite: %v", err)
+			}
+		},
 		Features: eventbustest.Features{
 			Persistent:                   true,
 			PayloadRoundTripsAsJSON:      true,
@@ -76,6 +85,7 @@ func conformance(t *testing.T, cfg Config) {
 			AtLeastOnce:                  true,
 			ConsumerGroups:               groups,
 			RedeliveryAfterHandlerError:  true,
+			BrokerRestart:                true,
 			DeliveryTimeout:              20 * time.Second,
 			LeakOptions:                  leakOptions,
 		},
