@@ -50,6 +50,13 @@ type Features struct {
 	// instead of by the time Stop returns.
 	Persistent bool
 
+	// UnsubscribeForeignErr is the error value Unsubscribe returns for a
+	// subscription this engine did not create. Default:
+	// bus.ErrInvalidSubscriptionType, as upstream's engines return.
+	// Switchyard's router and module set eventbus.ErrSubscriptionNotFound,
+	// as upstream's router returns.
+	UnsubscribeForeignErr error
+
 	// DeliveryTimeout bounds every wait for a delivery. Default: 5s.
 	DeliveryTimeout time.Duration
 
