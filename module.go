@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/GoCodeAlone/modular"
 )
@@ -86,7 +87,7 @@ func (m *EventBusModule) initWith(logger modular.Logger, cfg *EventBusConfig) er
 		return fmt.Errorf("eventbus: Init called while started")
 	}
 	m.config, m.logger, m.router = cfg, logger, router
-	m.obs.messageEvents = cfg.MessageEvents
+	m.obs.messageEvents = cfg.MessageEventsEnabled()
 	router.SetModuleReference(m)
 	m.emitConfigLoaded(cfg)
 	return nil
@@ -194,14 +195,21 @@ func (m *EventBusModule) PublishEvent(ctx context.Context, event Event) error {
 	if r == nil {
 		return ErrNotInitialized
 	}
+	box := m.obs.subject.Load()
+	if box == nil || !m.obs.messageEvents {
+		err := r.Publish(ctx, event)
+		if err != nil {
+			m.emitPublishFailed(ctx, event.Topic, err)
+		}
+		return err
+	}
+	start := time.Now()
 	err := r.Publish(ctx, event)
 	if err != nil {
 		m.emitPublishFailed(ctx, event.Topic, err)
 		return err
 	}
-	if m.obs.messageEvents {
-		m.emitPublished(ctx, event.Topic)
-	}
+	m.emitPublished(ctx, box, event.Topic, time.Since(start))
 	return nil
 }
 
