@@ -40,13 +40,13 @@ type messageEvent struct {
 	subject string
 	time    types.Timestamp
 	id      [36]byte
-	buf     [160]byte
+	buf     [96]byte
 }
 
 // newMessageEvent returns a CloudEvent of eventType about topic (its
 // subject) whose JSON data fill writes into the buffer it is given.
-func newMessageEvent(eventType, topic string, fill func(jsonObject) jsonObject) cloudevents.Event {
-	now := time.Now()
+// now is the event's time (and its id's timestamp).
+func newMessageEvent(eventType, topic string, now time.Time, fill func(jsonObject) jsonObject) cloudevents.Event {
 	b := &messageEvent{subject: topic, time: types.Timestamp{Time: now}}
 	putUUIDv7(&b.id, now)
 	b.ctx = cloudevent.EventContextV1{

@@ -209,7 +209,7 @@ func (m *EventBusModule) PublishEvent(ctx context.Context, event Event) error {
 		m.emitPublishFailed(ctx, event.Topic, err)
 		return err
 	}
-	m.emitPublished(ctx, box, event.Topic, time.Since(start))
+	m.emitPublished(ctx, box, event.Topic, start)
 	return nil
 }
 

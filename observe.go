@@ -121,9 +121,11 @@ func (m *EventBusModule) emitSubscription(ctx context.Context, eventType string,
 // emitPublished sends message.published: data {duration_ms, engine,
 // topic}, duration_ms being the Publish call's duration as upstream
 // reports it.
-func (m *EventBusModule) emitPublished(ctx context.Context, box *subjectBox, topic string, took time.Duration) {
+func (m *EventBusModule) emitPublished(ctx context.Context, box *subjectBox, topic string, start time.Time) {
+	now := time.Now()
+	took := now.Sub(start)
 	engine := m.router.GetEngineForTopic(topic)
-	m.notifyMessage(ctx, box, newMessageEvent(EventTypeMessagePublished, topic, func(o jsonObject) jsonObject {
+	m.notifyMessage(ctx, box, newMessageEvent(EventTypeMessagePublished, topic, now, func(o jsonObject) jsonObject {
 		return o.int("duration_ms", took.Milliseconds()).str("engine", engine).str("topic", topic)
 	}))
 }
@@ -187,7 +189,7 @@ func (o *engineMessageObserver) MessageReceived(ctx context.Context, e bus.Event
 		return
 	}
 	topic := e.Topic
-	o.m.notifyMessage(ctx, box, newMessageEvent(EventTypeMessageReceived, topic, func(j jsonObject) jsonObject {
+	o.m.notifyMessage(ctx, box, newMessageEvent(EventTypeMessageReceived, topic, time.Now(), func(j jsonObject) jsonObject {
 		return j.str("engine", o.engine).str("subscription_id", subscriptionID).str("topic", topic)
 	}))
 }
