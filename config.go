@@ -97,11 +97,15 @@ type EventBusConfig struct {
 	// order and the first matching pattern wins.
 	Routing []RoutingRule `json:"routing,omitempty" yaml:"routing,omitempty" validate:"dive"`
 
-	// MessageEvents turns on the per-message lifecycle CloudEvents
-	// (message.published, message.received) for modular observers.
-	// message.failed is always emitted. Default: false, so that the
-	// publish path costs nothing extra.
-	MessageEvents bool `json:"messageEvents,omitempty" yaml:"messageEvents,omitempty" env:"MESSAGE_EVENTS"`
+	// MessageEvents controls the per-message lifecycle CloudEvents
+	// (message.published, message.received) for modular observers, as
+	// upstream emits them. Default (unset, nil): on whenever an observer
+	// subject is registered (an ObservableApplication); with no subject
+	// nothing is built or sent, so the publish path costs nothing extra.
+	// false turns them off even with observers (YAML/JSON
+	// messageEvents: false, env EVENTBUS_MESSAGE_EVENTS=false); true is
+	// the default made explicit. message.failed is always emitted.
+	MessageEvents *bool `json:"messageEvents,omitempty" yaml:"messageEvents,omitempty" env:"MESSAGE_EVENTS"`
 }
 
 // EngineConfig defines one engine of multi-engine mode.
@@ -125,6 +129,13 @@ type RoutingRule struct {
 
 	// Engine is the name of a configured engine.
 	Engine string `json:"engine" yaml:"engine" validate:"required"`
+}
+
+// MessageEventsEnabled reports whether the per-message CloudEvents are
+// wanted: MessageEvents unset or true. They are emitted only while an
+// observer subject is registered.
+func (c *EventBusConfig) MessageEventsEnabled() bool {
+	return c.MessageEvents == nil || *c.MessageEvents
 }
 
 // IsMultiEngine reports whether Engines is set.

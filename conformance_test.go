@@ -19,7 +19,8 @@ func newRouter(t *testing.T, cfg *EventBusConfig) *EngineRouter {
 
 func TestRouterConformanceSingleEngine(t *testing.T) {
 	eventbustest.Run(t, eventbustest.Config{
-		New: func(t *testing.T) bus.EventBus { return newRouter(t, &EventBusConfig{Engine: "memory"}) },
+		New:      func(t *testing.T) bus.EventBus { return newRouter(t, &EventBusConfig{Engine: "memory"}) },
+		Features: routerFeatures,
 	})
 }
 
@@ -31,8 +32,13 @@ func TestRouterConformanceMultiEngine(t *testing.T) {
 				Routing: []RoutingRule{{Topics: []string{"audit.*"}, Engine: "first"}, {Topics: []string{"*"}, Engine: "second"}},
 			})
 		},
+		Features: routerFeatures,
 	})
 }
+
+// routerFeatures: the router refuses a subscription none of its engines
+// owns with ErrSubscriptionNotFound, as upstream's router does.
+var routerFeatures = eventbustest.Features{UnsubscribeForeignErr: ErrSubscriptionNotFound}
 
 // moduleBus adapts the module to bus.EventBus (its own Publish takes a
 // topic and a payload, as documented upstream).
@@ -51,6 +57,7 @@ func newTestModule(t *testing.T, cfg *EventBusConfig) *EventBusModule {
 
 func TestModuleConformance(t *testing.T) {
 	eventbustest.Run(t, eventbustest.Config{
-		New: func(t *testing.T) bus.EventBus { return moduleBus{newTestModule(t, &EventBusConfig{})} },
+		New:      func(t *testing.T) bus.EventBus { return moduleBus{newTestModule(t, &EventBusConfig{})} },
+		Features: routerFeatures,
 	})
 }

@@ -130,9 +130,16 @@ func (c *CustomMemoryEventBus) Start(ctx context.Context) error { return c.inner
 // Stop stops the engine, delivering every accepted event first.
 func (c *CustomMemoryEventBus) Stop(ctx context.Context) error { return c.inner.Stop(ctx) }
 
+// customEngineMetadataValue is what the custom engine writes under
+// Metadata["engine"] on every event it publishes, as upstream's does.
+const customEngineMetadataValue = "custom-memory"
+
 // Publish applies the filters: an event a filter rejects is not
 // published (Publish returns nil; it is counted in the metrics as
-// filtered). Other events are counted and published.
+// filtered). Other events are counted and published, with
+// Metadata["engine"] = "custom-memory" (as upstream's custom engine;
+// a value the publisher set under that key is replaced). The caller's
+// Metadata map is copied, never modified.
 func (c *CustomMemoryEventBus) Publish(ctx context.Context, event Event) error {
 	for _, f := range c.filters {
 		if !f.ShouldProcess(event) {
@@ -144,6 +151,12 @@ func (c *CustomMemoryEventBus) Publish(ctx context.Context, event Event) error {
 			return nil
 		}
 	}
+	meta := make(map[string]interface{}, len(event.Metadata)+1)
+	for k, v := range event.Metadata {
+		meta[k] = v
+	}
+	meta["engine"] = customEngineMetadataValue
+	event.Metadata = meta
 	if err := c.inner.Publish(ctx, event); err != nil {
 		return err
 	}

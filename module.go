@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/GoCodeAlone/modular"
 )
@@ -86,7 +87,7 @@ func (m *EventBusModule) initWith(logger modular.Logger, cfg *EventBusConfig) er
 		return fmt.Errorf("eventbus: Init called while started")
 	}
 	m.config, m.logger, m.router = cfg, logger, router
-	m.obs.messageEvents = cfg.MessageEvents
+	m.obs.messageEvents = cfg.MessageEventsEnabled()
 	router.SetModuleReference(m)
 	m.emitConfigLoaded(cfg)
 	return nil
@@ -129,8 +130,10 @@ func (m *EventBusModule) PreStop(ctx context.Context) error {
 
 // Stop stops every engine: publishes are refused, accepted events are
 // delivered, handlers finish, then resources are released. If ctx expires
-// first the error wraps ErrEventBusShutdownTimeout and the undelivered
-// events are counted as dropped. Idempotent; emits bus.stopped.
+// first the undelivered events are counted as dropped and the error is
+// ErrEventBusShutdownTimeout (the value itself when a single engine timed
+// out, so == holds; the engine is named in a log line). Idempotent; emits
+// bus.stopped.
 func (m *EventBusModule) Stop(ctx context.Context) error {
 	m.lifecycle.Lock()
 	defer m.lifecycle.Unlock()
@@ -140,10 +143,10 @@ func (m *EventBusModule) Stop(ctx context.Context) error {
 	err := m.router.Stop(ctx)
 	m.started.Store(false)
 	m.emitLifecycle(ctx, EventTypeBusStopped, m.busInfo())
-	if err != nil {
+	if err != nil && !isBareSentinel(err) {
 		return fmt.Errorf("eventbus: %w", err)
 	}
-	return nil
+	return err
 }
 
 // Flush waits until every event published before the call has been
@@ -192,14 +195,21 @@ func (m *EventBusModule) PublishEvent(ctx context.Context, event Event) error {
 	if r == nil {
 		return ErrNotInitialized
 	}
+	box := m.obs.subject.Load()
+	if box == nil || !m.obs.messageEvents {
+		err := r.Publish(ctx, event)
+		if err != nil {
+			m.emitPublishFailed(ctx, event.Topic, err)
+		}
+		return err
+	}
+	start := time.Now()
 	err := r.Publish(ctx, event)
 	if err != nil {
 		m.emitPublishFailed(ctx, event.Topic, err)
 		return err
 	}
-	if m.obs.messageEvents {
-		m.emitPublished(ctx, event.Topic)
-	}
+	m.emitPublished(ctx, box, event.Topic, start)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package eventbus
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/GoCodeAlone/modular"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -15,7 +16,8 @@ const EventSource = "eventbus-service"
 
 // observation holds the modular subject the module emits to. Nothing is
 // built or sent while no subject is registered; per-message events
-// (published, received) additionally need EventBusConfig.MessageEvents.
+// (published, received) are on unless EventBusConfig.MessageEvents is
+// false.
 type observation struct {
 	subject       atomic.Pointer[subjectBox]
 	messageEvents bool
@@ -25,13 +27,33 @@ type subjectBox struct{ s modular.Subject }
 
 // RegisterObservers (modular.ObservableModule) records the application's
 // subject; modular's ObservableApplication calls it before Init.
+// The engines are told whether per-message notifications are wanted
+// (only with a subject), so that without one they cost nothing.
 func (m *EventBusModule) RegisterObservers(subject modular.Subject) error {
 	if subject == nil {
 		m.obs.subject.Store(nil)
-		return nil
+	} else {
+		m.obs.subject.Store(&subjectBox{s: subject})
 	}
-	m.obs.subject.Store(&subjectBox{s: subject})
+	if r := m.router; r != nil {
+		r.SetModuleReference(m)
+	}
 	return nil
+}
+
+// syncBackground is modular.WithSynchronousNotification(context.Background()),
+// built once: most per-message events are emitted with it.
+var syncBackground = modular.WithSynchronousNotification(context.Background())
+
+// synchronous returns ctx asking modular to notify observers inline.
+func synchronous(ctx context.Context) context.Context {
+	if ctx == nil || ctx == context.Background() {
+		return syncBackground
+	}
+	if modular.IsSynchronousNotification(ctx) {
+		return ctx
+	}
+	return modular.WithSynchronousNotification(ctx)
 }
 
 // EmitEvent sends a CloudEvent to the registered observers, synchronously
@@ -42,10 +64,7 @@ func (m *EventBusModule) EmitEvent(ctx context.Context, event cloudevents.Event)
 	if box == nil {
 		return ErrNoSubjectForEventEmission
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	return box.s.NotifyObservers(modular.WithSynchronousNotification(ctx), event)
+	return box.s.NotifyObservers(synchronous(ctx), event)
 }
 
 // GetRegisteredEventTypes returns the ten com.modular.eventbus.* types.
@@ -99,11 +118,24 @@ func (m *EventBusModule) emitSubscription(ctx context.Context, eventType string,
 	m.emit(ctx, eventType, s.Topic(), data)
 }
 
-func (m *EventBusModule) emitPublished(ctx context.Context, topic string) {
-	if m.obs.subject.Load() == nil {
-		return
+// emitPublished sends message.published: data {duration_ms, engine,
+// topic}, duration_ms being the Publish call's duration as upstream
+// reports it.
+func (m *EventBusModule) emitPublished(ctx context.Context, box *subjectBox, topic string, start time.Time) {
+	now := time.Now()
+	took := now.Sub(start)
+	engine := m.router.GetEngineForTopic(topic)
+	m.notifyMessage(ctx, box, newMessageEvent(EventTypeMessagePublished, topic, now, func(o jsonObject) jsonObject {
+		return o.int("duration_ms", took.Milliseconds()).str("engine", engine).str("topic", topic)
+	}))
+}
+
+// notifyMessage sends a per-message event; a failure is logged at debug
+// level as for every other event.
+func (m *EventBusModule) notifyMessage(ctx context.Context, box *subjectBox, ev cloudevents.Event) {
+	if err := box.s.NotifyObservers(synchronous(ctx), ev); err != nil && m.logger != nil {
+		m.logger.Debug("eventbus: observer notification failed", "type", ev.Type(), "error", err)
 	}
-	m.emit(ctx, EventTypeMessagePublished, topic, map[string]any{"topic": topic, "engine": m.router.GetEngineForTopic(topic)})
 }
 
 func (m *EventBusModule) emitPublishFailed(ctx context.Context, topic string, err error) {
@@ -114,11 +146,12 @@ func (m *EventBusModule) emitPublishFailed(ctx context.Context, topic string, er
 }
 
 // engineObserver adapts an engine's notifications to CloudEvents. It
-// implements bus.MessageObserver only when per-message events are on, so
-// engines skip the per-delivery call otherwise.
+// implements bus.MessageObserver only when per-message events are on and
+// a subject is registered, so engines skip the per-delivery call
+// otherwise (RegisterObservers re-installs it when the subject changes).
 func (m *EventBusModule) engineObserver(engine string) bus.Observer {
 	o := &engineObserver{m: m, engine: engine}
-	if m.obs.messageEvents {
+	if m.obs.messageEvents && m.obs.subject.Load() != nil {
 		return &engineMessageObserver{o}
 	}
 	return o
@@ -148,9 +181,15 @@ func (o *engineObserver) MessageFailed(ctx context.Context, e bus.Event, subscri
 
 type engineMessageObserver struct{ *engineObserver }
 
+// MessageReceived sends message.received: data {engine,
+// subscription_id, topic}.
 func (o *engineMessageObserver) MessageReceived(ctx context.Context, e bus.Event, subscriptionID string) {
-	if o.m.obs.subject.Load() == nil {
+	box := o.m.obs.subject.Load()
+	if box == nil {
 		return
 	}
-	o.m.emit(ctx, EventTypeMessageReceived, e.Topic, map[string]any{"topic": e.Topic, "subscription_id": subscriptionID, "engine": o.engine})
+	topic := e.Topic
+	o.m.notifyMessage(ctx, box, newMessageEvent(EventTypeMessageReceived, topic, time.Now(), func(j jsonObject) jsonObject {
+		return j.str("engine", o.engine).str("subscription_id", subscriptionID).str("topic", topic)
+	}))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -166,23 +167,40 @@ func (r *EngineRouter) Start(ctx context.Context) error {
 
 // Stop stops every engine (in reverse configuration order), each draining
 // its accepted events within ctx, and returns their errors joined, each
-// naming its engine.
+// naming its engine. When every engine that failed returned the same
+// error the upstream API documents (ErrEventBusShutdownTimeout), that
+// value itself is returned so that == holds, and the engines' names are
+// logged instead.
 func (r *EngineRouter) Stop(ctx context.Context) error {
 	var errs []error
+	var bare error
+	same := true
 	for i := len(r.engines) - 1; i >= 0; i-- {
 		e := r.engines[i]
 		if err := e.bus.Stop(ctx); err != nil {
+			if !isBareSentinel(err) || (bare != nil && err != bare) {
+				same = false
+			} else {
+				r.logWarn("eventbus: stop engine failed", "engine", e.name, "type", e.typ, "error", err)
+				bare = err
+			}
 			errs = append(errs, fmt.Errorf("stop engine %q (%s): %w", e.name, e.typ, err))
 		}
+	}
+	if same && bare != nil {
+		return bare
 	}
 	return errors.Join(errs...)
 }
 
-// Publish sends the event to the engine its topic routes to. After
-// PreStop began draining it returns an error wrapping ErrDraining.
+// Publish sends the event to the engine its topic routes to; the
+// engine's errors are returned as they are (the upstream-documented ones
+// bare, so == holds). After PreStop began draining, and after Stop until
+// the next Start, it returns an error that matches both ErrDraining and
+// ErrEventBusNotStarted (errors.Is).
 func (r *EngineRouter) Publish(ctx context.Context, event Event) error {
 	if r.draining.Load() {
-		return fmt.Errorf("publish %q: %w", event.Topic, ErrDraining)
+		return fmt.Errorf("publish %q: %w: %w", event.Topic, ErrDraining, ErrEventBusNotStarted)
 	}
 	return r.route(event.Topic).bus.Publish(ctx, event)
 }
@@ -213,6 +231,9 @@ func (r *EngineRouter) subscribe(ctx context.Context, topic string, handler Even
 		inner, err = e.bus.Subscribe(ctx, topic, handler)
 	}
 	if err != nil {
+		if isBareSentinel(err) {
+			return nil, err // == holds; GetEngineForTopic(topic) names the engine
+		}
 		return nil, fmt.Errorf("engine %q: %w", e.name, err)
 	}
 	s := &routedSubscription{Subscription: inner, router: r, engine: e}
@@ -228,14 +249,15 @@ func (r *EngineRouter) subscribe(ctx context.Context, topic string, handler Even
 // Unsubscribe removes a subscription from the engine that owns it,
 // without touching any other engine. It is idempotent. A subscription the
 // router did not create is offered to the engines in order until one
-// accepts it; if none does, the error wraps ErrSubscriptionNotFound.
+// accepts it; if none does (or it is nil, or another router's), it
+// returns ErrSubscriptionNotFound itself, as upstream does (== holds).
 func (r *EngineRouter) Unsubscribe(ctx context.Context, subscription Subscription) error {
 	if subscription == nil {
-		return fmt.Errorf("unsubscribe nil: %w", ErrSubscriptionNotFound)
+		return ErrSubscriptionNotFound
 	}
 	if s, ok := subscription.(*routedSubscription); ok {
 		if s.router != r {
-			return fmt.Errorf("unsubscribe %s: belongs to another router: %w", s.ID(), ErrSubscriptionNotFound)
+			return ErrSubscriptionNotFound
 		}
 		return r.unsubscribe(ctx, s)
 	}
@@ -250,11 +272,14 @@ func (r *EngineRouter) Unsubscribe(ctx context.Context, subscription Subscriptio
 			return nil
 		}
 	}
-	return fmt.Errorf("unsubscribe %s: %w", subscription.ID(), ErrSubscriptionNotFound)
+	return ErrSubscriptionNotFound
 }
 
 func (r *EngineRouter) unsubscribe(ctx context.Context, s *routedSubscription) error {
 	if err := s.engine.bus.Unsubscribe(ctx, s.Subscription); err != nil {
+		if isBareSentinel(err) {
+			return err // == holds; the subscription's Engine() names the engine
+		}
 		return fmt.Errorf("engine %q: %w", s.engine.name, err)
 	}
 	r.subsMu.Lock()
@@ -403,4 +428,27 @@ func (r *EngineRouter) EngineStats() EngineStats {
 		total = total.Add(s)
 	}
 	return total
+}
+
+// isBareSentinel reports whether err is one of the error values the
+// upstream API documents and returned unwrapped. The router and the module
+// pass those on as they are, so that code written for upstream can
+// compare them with ==; every other error is wrapped with context.
+func isBareSentinel(err error) bool {
+	switch err {
+	case ErrEventBusNotStarted, ErrEventBusShutdownTimeout, ErrEventHandlerNil,
+		ErrInvalidSubscriptionType, ErrSubscriptionNotFound:
+		return true
+	}
+	return false
+}
+
+// logWarn logs through the module's logger when the router belongs to a
+// module, else through log/slog.
+func (r *EngineRouter) logWarn(msg string, args ...any) {
+	if h := r.hooks.Load(); h != nil && h.module.logger != nil {
+		h.module.logger.Warn(msg, args...)
+		return
+	}
+	slog.Warn(msg, args...)
 }

@@ -5,8 +5,12 @@ import (
 	"fmt"
 )
 
-// Sentinel errors shared by every engine. Engines wrap them with context
-// (topic, engine, value); test with errors.Is.
+// Sentinel errors shared by every engine. The four the upstream API
+// documents (ErrEventBusNotStarted, ErrEventBusShutdownTimeout,
+// ErrEventHandlerNil, ErrInvalidSubscriptionType) are returned as the
+// values themselves by every built-in engine, so code written for upstream
+// can compare them with ==; the conformance suite checks it. The others
+// may be wrapped with context (topic, value): test them with errors.Is.
 var (
 	// ErrEventBusNotStarted is returned by Publish, Subscribe and
 	// SubscribeAsync before Start and after Stop.
@@ -38,8 +42,10 @@ var (
 	// for at least one subscription. The drop is also counted.
 	ErrEventDropped = errors.New("event dropped: queue full")
 
-	// ErrDraining is returned by Publish after PreStop began draining the
-	// bus: the event was not accepted.
+	// ErrDraining is wrapped by the error the module and router return
+	// for a Publish after PreStop began draining the bus (and after Stop):
+	// the event was not accepted. That error also matches
+	// ErrEventBusNotStarted.
 	ErrDraining = errors.New("event bus is draining")
 
 	// ErrPayloadTooLarge is returned by Publish when the encoded event

@@ -48,14 +48,14 @@ func ValidatePublishTopic(topic string) error {
 	return nil
 }
 
-// ValidateSubscription returns an error wrapping ErrEmptyTopic or
-// ErrEventHandlerNil for arguments no engine accepts.
+// ValidateSubscription returns ErrEmptyTopic or ErrEventHandlerNil
+// (the values themselves, so == holds) for arguments no engine accepts.
 func ValidateSubscription(topic string, handler EventHandler) error {
 	if topic == "" {
 		return ErrEmptyTopic
 	}
 	if handler == nil {
-		return fmt.Errorf("subscribe %q: %w", topic, ErrEventHandlerNil)
+		return ErrEventHandlerNil
 	}
 	return nil
 }

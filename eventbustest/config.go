@@ -89,6 +89,13 @@ type Features struct {
 	// dead consumer held is delivered to another consumer of the group.
 	ConsumerCrash bool
 
+	// UnsubscribeForeignErr is the error value Unsubscribe returns for a
+	// subscription this engine did not create. Default:
+	// bus.ErrInvalidSubscriptionType, as upstream's engines return.
+	// Switchyard's router and module set eventbus.ErrSubscriptionNotFound,
+	// as upstream's router returns.
+	UnsubscribeForeignErr error
+
 	// DeliveryTimeout bounds every wait for a delivery. Default: 5s.
 	DeliveryTimeout time.Duration
 

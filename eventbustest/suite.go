@@ -35,6 +35,7 @@ var checks = []check{
 	{"w3c trace context in metadata reaches every handler unchanged", checkTraceContext},
 	{"unsubscribing another engine's subscription leaves both engines intact", checkForeignUnsubscribe},
 	{"stats count deliveries", checkStats},
+	{"documented errors are returned as the values themselves", checkDocumentedErrors},
 	{"flush is a delivery barrier", checkFlush},
 	{"stop leaves no goroutine behind", checkNoLeaks},
 }

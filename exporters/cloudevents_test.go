@@ -198,8 +198,20 @@ func TestLifecycleCloudEventsCarrySourceSubjectAndDataAtTheRightMoment(t *testin
 	})
 }
 
-func TestPerMessageCloudEventsAreOptInAndFreeWhenOff(t *testing.T) {
-	_, eb, rec := observedBus(t, twoEngines)
+func TestPerMessageCloudEventsAreOnByDefaultAndFreeWhenTurnedOff(t *testing.T) {
+	t.Run("on by default with an observer", func(t *testing.T) {
+		_, eb, rec := observedBus(t, twoEngines)
+		ctx := testCtx(t)
+		if _, err := eb.Subscribe(ctx, "orders.*", func(context.Context, eventbus.Event) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		mustPublish(t, eb, "orders.placed", 1)
+		flush(t, eb)
+		if p, r := rec.count(eventbus.EventTypeMessagePublished), rec.count(eventbus.EventTypeMessageReceived); p != 1 || r != 1 {
+			t.Fatalf("message.published %d, message.received %d with messageEvents unset, want 1 and 1", p, r)
+		}
+	})
+	_, eb, rec := observedBus(t, twoEngines+"  messageEvents: false\n")
 	ctx := testCtx(t)
 	if _, err := eb.Subscribe(ctx, "orders.*", func(context.Context, eventbus.Event) error { return nil }); err != nil {
 		t.Fatal(err)
@@ -207,7 +219,7 @@ func TestPerMessageCloudEventsAreOptInAndFreeWhenOff(t *testing.T) {
 	mustPublish(t, eb, "orders.placed", 1)
 	flush(t, eb)
 	if n := rec.count(eventbus.EventTypeMessagePublished) + rec.count(eventbus.EventTypeMessageReceived); n != 0 {
-		t.Fatalf("%d per-message events without messageEvents: true", n)
+		t.Fatalf("%d per-message events with messageEvents: false", n)
 	}
 	// An observer is registered, but per-message events are off: the
 	// publish path must not allocate for it.
@@ -223,8 +235,8 @@ func TestPerMessageCloudEventsAreOptInAndFreeWhenOff(t *testing.T) {
 // must report 0 allocs/op.
 func BenchmarkPublishWithObserver(b *testing.B) {
 	for _, tc := range []struct{ name, yaml string }{
-		{"messageEvents off", twoEngines},
-		{"messageEvents on", twoEngines + "  messageEvents: true\n"},
+		{"messageEvents off", twoEngines + "  messageEvents: false\n"},
+		{"messageEvents on (default)", twoEngines},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			app := newAppB(b, tc.yaml)

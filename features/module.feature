@@ -40,7 +40,7 @@ Feature: The event bus as a module of a modular application
     And the "eventbus" configuration section has eventTTL = "1h0m0s"
     And the "eventbus" configuration section has retentionDays = "7"
     And the "eventbus" configuration section has rotateSubscriberOrder = "false"
-    And the "eventbus" configuration section has messageEvents = "false"
+    And the "eventbus" configuration section has messageEvents = "unset"
 
   Scenario Outline: The environment variable <variable> overrides the YAML key <key>
     The module-level settings reach the engine factory as a config map; a

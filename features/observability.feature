@@ -4,9 +4,9 @@ Feature: Lifecycle CloudEvents for the application's observers
   com.modular.eventbus.* (written here without that prefix) with source
   "eventbus-service" and, where there is one, the topic as subject.
   Observers are notified synchronously, in the order things happened.
-  The per-message events (message.published, message.received) are only
-  emitted when messageEvents is true, so that publishing costs nothing extra
-  by default; message.failed is always emitted.
+  The per-message events (message.published, message.received) are
+  emitted as upstream emits them unless messageEvents is false; without an
+  observer nothing is built. message.failed is always emitted.
 
   Scenario: An observer follows the bus from configuration to shutdown
     Given an observable application configured with:
@@ -14,6 +14,7 @@ Feature: Lifecycle CloudEvents for the application's observers
       eventbus:
         engine: memory
         workerCount: 3
+        messageEvents: false
       """
     When the application is started
     And a subscriber "orders" on "order.placed"
@@ -60,11 +61,12 @@ Feature: Lifecycle CloudEvents for the application's observers
       | stage  | handle        |
       | error  | rejected: bad |
 
-  Scenario: Per-message events are off by default
+  Scenario: messageEvents: false turns the per-message events off
     Given an observable application configured with:
       """
       eventbus:
         engine: memory
+        messageEvents: false
       """
     When the application is started
     And a subscriber "orders" on "order.placed"
@@ -73,12 +75,11 @@ Feature: Lifecycle CloudEvents for the application's observers
     And the observer saw no "message.published" events
     And the observer saw no "message.received" events
 
-  Scenario: messageEvents turns on one message.published and one message.received per event and subscriber
+  Scenario: By default an observer hears one message.published per event and one message.received per event and subscriber
     Given an observable application configured with:
       """
       eventbus:
         engine: memory
-        messageEvents: true
       """
     When the application is started
     And a subscriber "orders" on "order.placed"

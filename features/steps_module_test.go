@@ -413,7 +413,14 @@ func fieldByTag(v any, key, name string) (string, error) {
 		f := rv.Type().Field(i)
 		tag, _, _ := strings.Cut(f.Tag.Get(key), ",")
 		if tag == name {
-			fv := rv.Field(i).Interface()
+			field := rv.Field(i)
+			if field.Kind() == reflect.Pointer {
+				if field.IsNil() {
+					return "unset", nil
+				}
+				field = field.Elem()
+			}
+			fv := field.Interface()
 			if d, ok := fv.(interface{ Std() time.Duration }); ok {
 				return d.Std().String(), nil
 			}

@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -218,8 +219,9 @@ func (b *EventBus) connect(ctx context.Context) (sarama.Client, error) {
 // every consumer (running handlers finish; their offsets are committed;
 // the members leave their groups; events not yet handled stay in Kafka and
 // are delivered after the next Start), then flushes and closes the
-// producer. If ctx expires first, handler contexts are cancelled and an
-// error wrapping bus.ErrEventBusShutdownTimeout is returned; nothing
+// producer. If ctx expires first, handler contexts are cancelled, a line
+// is logged (log/slog) and bus.ErrEventBusShutdownTimeout itself is
+// returned (== holds); nothing
 // acknowledged by Kafka is lost either way. Stopping a stopped engine is a
 // no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
@@ -285,7 +287,8 @@ func (b *EventBus) Stop(ctx context.Context) error {
 			defer b.lingering.Done()
 			finish()
 		}()
-		return fmt.Errorf("kafka engine: stop: %w: %v", bus.ErrEventBusShutdownTimeout, context.Cause(ctx))
+		slog.Warn("kafka engine: stop timed out: handler calls still running finish in the background", "cause", context.Cause(ctx))
+		return bus.ErrEventBusShutdownTimeout
 	}
 	finish()
 	return nil

@@ -166,7 +166,7 @@ func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.Even
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.b != b {
-		return fmt.Errorf("kafka engine: unsubscribe: %w", bus.ErrInvalidSubscriptionType)
+		return bus.ErrInvalidSubscriptionType
 	}
 	b.mu.Lock()
 	if _, ok := b.subs[s.id]; !ok {

@@ -3,6 +3,7 @@ package kinesis
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -227,8 +228,9 @@ func (b *EventBus) Start(ctx context.Context) error {
 // running during the drain may still publish, dead letters included).
 // Records not yet read stay in the stream and are delivered after the
 // next Start (the engine is persistent). If ctx expires first, handler
-// contexts are cancelled, queued records fail and an error wrapping
-// bus.ErrEventBusShutdownTimeout is returned. Subscriptions survive:
+// contexts are cancelled, queued records fail, a line is logged
+// (log/slog) and bus.ErrEventBusShutdownTimeout itself is returned (==
+// holds). Subscriptions survive:
 // Start resumes them from their checkpoints. Subscribe returns
 // bus.ErrEventBusNotStarted as soon as Stop began. Stop on a stopped bus
 // is a no-op.
@@ -280,7 +282,8 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	b.httpc.CloseIdleConnections()
 	b.closeStore()
 	if timedOut {
-		return fmt.Errorf("kinesis: stop: %w", bus.ErrEventBusShutdownTimeout)
+		slog.Warn("kinesis: stop timed out: handler contexts were cancelled and the records still queued failed")
+		return bus.ErrEventBusShutdownTimeout
 	}
 	return nil
 }

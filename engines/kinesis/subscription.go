@@ -188,11 +188,11 @@ func (b *EventBus) forget(s *subscription) {
 // releases its leases. A subscription's own consumer state is deleted; a
 // shared (applicationName) consumer keeps its checkpoints. Idempotent,
 // before and after Stop; a subscription of another engine is refused with
-// bus.ErrInvalidSubscriptionType.
+// bus.ErrInvalidSubscriptionType itself (== holds).
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.b != b {
-		return fmt.Errorf("kinesis: unsubscribe: %w", bus.ErrInvalidSubscriptionType)
+		return bus.ErrInvalidSubscriptionType
 	}
 	b.mu.Lock()
 	if _, ok := b.subs[s.id]; !ok {

@@ -23,7 +23,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	b.gate.RLock()
 	defer b.gate.RUnlock()
 	if b.state.Load() != stateRunning {
-		return fmt.Errorf("memory engine: publish %q: %w", event.Topic, bus.ErrEventBusNotStarted)
+		return bus.ErrEventBusNotStarted
 	}
 	if event.CreatedAt.IsZero() {
 		event.CreatedAt = time.Now()

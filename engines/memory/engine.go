@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -127,8 +128,8 @@ func (b *EventBus) Start(ctx context.Context) error {
 // Stop refuses new publishes, delivers every queued event, waits for
 // running handlers and stops the goroutines. If ctx expires first, the
 // handlers' context is cancelled, the events still queued are counted as
-// dropped, LossyShutdown is set and an error wrapping
-// bus.ErrEventBusShutdownTimeout is returned. Subscriptions survive and
+// dropped, LossyShutdown is set, the cause is logged (log/slog) and
+// bus.ErrEventBusShutdownTimeout itself is returned (== holds). Subscriptions survive and
 // resume on the next Start. Stopping a stopped engine is a no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
 	b.lifeMu.Lock()
@@ -160,7 +161,8 @@ func (b *EventBus) Stop(ctx context.Context) error {
 		r.abandon.Store(true)
 		r.cancel()
 		b.stats.lossy.Store(true)
-		err = fmt.Errorf("memory engine stop: %w: %w", bus.ErrEventBusShutdownTimeout, ctx.Err())
+		slog.Warn("memory engine: stop timed out: the events still queued are counted as dropped", "cause", ctx.Err())
+		err = bus.ErrEventBusShutdownTimeout
 	}
 	r.cancel()
 	b.mu.Lock()
@@ -183,12 +185,12 @@ func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus
 
 func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
 	if err := bus.ValidateSubscription(topic, handler); err != nil {
-		return nil, fmt.Errorf("memory engine: %w", err)
+		return nil, err
 	}
 	b.mu.Lock()
 	if b.state.Load() != stateRunning {
 		b.mu.Unlock()
-		return nil, fmt.Errorf("memory engine: subscribe %q: %w", topic, bus.ErrEventBusNotStarted)
+		return nil, bus.ErrEventBusNotStarted
 	}
 	s := newSubscription(b, topic, handler, async, b.cfg.DefaultEventBufferSize)
 	b.subs[s.id] = s
@@ -206,11 +208,13 @@ func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool)
 // after it returns. Events still queued for it are counted as dropped. It
 // waits up to Config.UnsubscribeWait (or ctx) for a handler call in
 // flight. Unsubscribing twice, or after Stop, returns nil; a subscription
-// of another engine is refused with bus.ErrInvalidSubscriptionType.
+// of another engine is refused with bus.ErrInvalidSubscriptionType
+// itself. Subscribe, SubscribeAsync and Publish return
+// bus.ErrEventBusNotStarted and bus.ErrEventHandlerNil bare as well.
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.bus != b {
-		return fmt.Errorf("memory engine: unsubscribe %T: %w", sub, bus.ErrInvalidSubscriptionType)
+		return bus.ErrInvalidSubscriptionType
 	}
 	return s.unsubscribe(ctx)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,8 +207,9 @@ func (b *EventBus) Start(ctx context.Context) error {
 // resumes it exactly; from a shared group it removes only the
 // subscription's consumer, when that holds no pending entry.
 //
-// If ctx expires first, handler contexts are cancelled and an error
-// wrapping bus.ErrEventBusShutdownTimeout is returned; nothing accepted is
+// If ctx expires first, handler contexts are cancelled, a line is logged
+// (log/slog) and bus.ErrEventBusShutdownTimeout itself is returned (==
+// holds); nothing accepted is
 // lost (unacknowledged entries stay in Redis). Calling Stop on a stopped
 // bus is a no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
@@ -259,7 +261,8 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	rs.cancel()
 	_ = rs.client.Close()
 	if timedOut {
-		return fmt.Errorf("redis engine: stop: %w (unacknowledged entries stay pending in Redis)", bus.ErrEventBusShutdownTimeout)
+		slog.Warn("redis engine: stop timed out: unacknowledged entries stay pending in Redis and are delivered after the next Start")
+		return bus.ErrEventBusShutdownTimeout
 	}
 	return nil
 }
@@ -293,9 +296,8 @@ func (b *EventBus) EngineStats() bus.EngineStats {
 // at most bus.DefaultTopicLimit topics, the rest under bus.OtherTopic.
 func (b *EventBus) TopicStats() map[string]bus.TopicStats { return b.counters.TopicStats() }
 
-// errNotRunning wraps bus.ErrEventBusNotStarted.
-func errNotRunning(op string) error {
-	return fmt.Errorf("redis engine: %s: %w", op, bus.ErrEventBusNotStarted)
-}
+// errNotRunning returns bus.ErrEventBusNotStarted itself, whatever the
+// refused call: upstream's callers compare it with ==.
+func errNotRunning(string) error { return bus.ErrEventBusNotStarted }
 
 var errStopped = errors.New("redis engine stopped")

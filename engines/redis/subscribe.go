@@ -211,12 +211,12 @@ func createGroup(ctx context.Context, c *goredis.Client, key, group, start strin
 // its running handler calls; their acknowledgements are flushed. A
 // private consumer group is then destroyed; in a shared group the
 // consumer is removed if it has no pending entries. Idempotent, before
-// and after Stop. A subscription of another engine is refused with an
-// error wrapping bus.ErrInvalidSubscriptionType.
+// and after Stop. A subscription of another engine is refused with
+// bus.ErrInvalidSubscriptionType itself (== holds).
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.b != b {
-		return fmt.Errorf("redis engine: unsubscribe: %w: not created by this engine", bus.ErrInvalidSubscriptionType)
+		return bus.ErrInvalidSubscriptionType
 	}
 	b.mu.Lock()
 	if _, live := b.subs[s.id]; !live {

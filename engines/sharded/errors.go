@@ -8,8 +8,10 @@ import (
 
 // Sentinel errors of the sharded engine. The engine also returns the
 // shared sentinels of package bus (bus.ErrEventBusNotStarted,
-// bus.ErrEventDropped, bus.ErrEventBusShutdownTimeout, …); test all of them
-// with errors.Is.
+// bus.ErrEventDropped, bus.ErrEventBusShutdownTimeout, …). The ones the
+// upstream API documents (ErrEventBusNotStarted, ErrEventHandlerNil,
+// ErrInvalidSubscriptionType, ErrEventBusShutdownTimeout) are returned
+// bare, so == holds; test the others with errors.Is.
 var (
 	// ErrInvalidConfig is wrapped by every configuration error returned
 	// by New, NewEventBus and Config.Validate. The message names the

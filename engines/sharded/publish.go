@@ -48,7 +48,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	for {
 		set := b.set.Load()
 		if set == nil || set == last {
-			return fmt.Errorf("sharded engine: publish %q: %w", event.Topic, bus.ErrEventBusNotStarted)
+			return bus.ErrEventBusNotStarted
 		}
 		s := set.pick(ctx, &event)
 		if pos, got, _ := s.tryClaim(1); got == 1 {
@@ -237,7 +237,7 @@ func (b *EventBus) PublishBatch(ctx context.Context, events []bus.Event) (int, e
 	}
 	set := b.set.Load()
 	if set == nil {
-		return 0, fmt.Errorf("sharded engine: publish batch: %w", bus.ErrEventBusNotStarted)
+		return 0, bus.ErrEventBusNotStarted
 	}
 	if set.n == 1 {
 		n, err := set.shards[0].publishRun(ctx, events, nil, now)

@@ -2,7 +2,6 @@ package sharded
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,12 +67,12 @@ func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus
 
 func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
 	if err := bus.ValidateSubscription(topic, handler); err != nil {
-		return nil, fmt.Errorf("sharded engine: %w", err)
+		return nil, err
 	}
 	b.mu.Lock()
 	if b.run == nil {
 		b.mu.Unlock()
-		return nil, fmt.Errorf("sharded engine: subscribe %q: %w", topic, bus.ErrEventBusNotStarted)
+		return nil, bus.ErrEventBusNotStarted
 	}
 	b.nextSeq++
 	s := &subscription{bus: b, id: bus.NewID(), topic: topic, async: async, handler: handler, seq: b.nextSeq}
@@ -94,12 +93,12 @@ func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool)
 // returns. It then waits, up to Config.UnsubscribeWait or ctx, for a call
 // in flight — unless ctx is the subscription's own handler context
 // (a handler unsubscribing itself). Unsubscribing twice, or while stopped,
-// returns nil; a subscription of another engine is refused with an error
-// wrapping bus.ErrInvalidSubscriptionType and left untouched.
+// returns nil; a subscription of another engine is refused with
+// bus.ErrInvalidSubscriptionType itself (== holds) and left untouched.
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.bus != b {
-		return fmt.Errorf("sharded engine: unsubscribe %T: %w", sub, bus.ErrInvalidSubscriptionType)
+		return bus.ErrInvalidSubscriptionType
 	}
 	if !b.remove(s) {
 		return nil

@@ -26,8 +26,13 @@ import (
 //     per subscription.
 //   - Stop refuses new publishes, then waits until every mailbox is empty
 //     and every handler returned. If its ctx ends first, handler contexts
-//     are cancelled, what is left is counted as dropped, and the error
-//     wraps bus.ErrEventBusShutdownTimeout.
+//     are cancelled, what is left is counted as dropped, and Stop returns
+//     bus.ErrEventBusShutdownTimeout.
+//   - The errors the upstream API documents (bus.ErrEventBusNotStarted,
+//     bus.ErrEventHandlerNil, bus.ErrInvalidSubscriptionType,
+//     bus.ErrEventBusShutdownTimeout) are returned as the values
+//     themselves, not wrapped: code written for upstream compares them
+//     with ==, and the conformance suite checks it.
 //   - Flush is a delivery barrier, which the module uses to drain the
 //     engine when the application shuts down.
 //   - Subscriptions survive Stop: Start resumes them.
@@ -166,7 +171,7 @@ func (m *Mailbox) Stop(ctx context.Context) error {
 		case <-time.After(time.Second): // a handler ignoring its context
 		}
 	}
-	return fmt.Errorf("mailbox engine: stop: %w: %v", bus.ErrEventBusShutdownTimeout, ctx.Err())
+	return bus.ErrEventBusShutdownTimeout
 }
 
 // Publish appends the event to the mailbox of every subscription whose
@@ -178,7 +183,7 @@ func (m *Mailbox) Publish(ctx context.Context, event bus.Event) error {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if !m.running {
-		return fmt.Errorf("mailbox engine: publish %q: %w", event.Topic, bus.ErrEventBusNotStarted)
+		return bus.ErrEventBusNotStarted
 	}
 	if event.CreatedAt.IsZero() {
 		event.CreatedAt = time.Now()
@@ -229,12 +234,12 @@ func (m *Mailbox) SubscribeAsync(ctx context.Context, topic string, handler bus.
 
 func (m *Mailbox) subscribe(topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
 	if err := bus.ValidateSubscription(topic, handler); err != nil {
-		return nil, fmt.Errorf("mailbox engine: %w", err)
+		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.running {
-		return nil, fmt.Errorf("mailbox engine: subscribe %q: %w", topic, bus.ErrEventBusNotStarted)
+		return nil, bus.ErrEventBusNotStarted
 	}
 	s := &mailboxSub{m: m, id: bus.NewID(), topic: topic, async: async, handler: handler}
 	s.wake = sync.NewCond(&s.mu)
@@ -250,7 +255,7 @@ func (m *Mailbox) subscribe(topic string, handler bus.EventHandler, async bool) 
 func (m *Mailbox) Unsubscribe(ctx context.Context, subscription bus.Subscription) error {
 	s, ok := subscription.(*mailboxSub)
 	if !ok || s.m != m {
-		return fmt.Errorf("mailbox engine: unsubscribe: %w", bus.ErrInvalidSubscriptionType)
+		return bus.ErrInvalidSubscriptionType
 	}
 	m.mu.Lock()
 	_, present := m.subs[s.id]
