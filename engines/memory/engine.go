@@ -54,15 +54,8 @@ type runState struct {
 	pool    chan job      // async work
 	subsWG  sync.WaitGroup
 	poolWG  sync.WaitGroup
-	abandon atomic.Bool // set when Stop's deadline expired: drop, don't deliver
-	workers []*poolWorkerState
-}
-
-// poolWorkerState lets Unsubscribe recognise a call made from inside the
-// handler a pool worker is running, so it does not wait for itself.
-type poolWorkerState struct {
-	goid    atomic.Int64
-	current atomic.Pointer[subscription]
+	abandon   atomic.Bool   // set when Stop's deadline expired: drop, don't deliver
+	abandonCh chan struct{} // closed with abandon
 }
 
 type job struct {
@@ -101,6 +94,9 @@ func (b *EventBus) SetObserver(o bus.Observer) {
 // Start launches the delivery goroutines of every subscription and the
 // async worker pool. Starting a running engine is a no-op.
 func (b *EventBus) Start(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	b.mu.Lock()
@@ -109,12 +105,10 @@ func (b *EventBus) Start(ctx context.Context) error {
 		return nil
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r := &runState{life: life, cancel: cancel, stop: make(chan struct{}), pool: make(chan job, b.cfg.MaxEventQueueSize)}
+	r := &runState{life: life, cancel: cancel, stop: make(chan struct{}), abandonCh: make(chan struct{}), pool: make(chan job, b.cfg.MaxEventQueueSize)}
 	for i := 0; i < b.cfg.WorkerCount; i++ {
-		w := &poolWorkerState{}
-		r.workers = append(r.workers, w)
 		r.poolWG.Add(1)
-		go b.poolWorker(r, w)
+		go b.poolWorker(r)
 	}
 	for _, s := range b.subs {
 		s.launch(r)
@@ -131,6 +125,9 @@ func (b *EventBus) Start(ctx context.Context) error {
 // bus.ErrEventBusShutdownTimeout is returned. Subscriptions survive and
 // resume on the next Start. Stopping a stopped engine is a no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	b.mu.Lock()
@@ -158,8 +155,21 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		r.abandon.Store(true)
+		close(r.abandonCh)
 		r.cancel()
 		b.stats.lossy.Store(true)
+		// The events still queued are dropped now, counted: a handler
+		// that ignores its cancelled ctx must not deliver them after a
+		// later Start.
+		b.mu.Lock()
+		subs := make([]*subscription, 0, len(b.subs))
+		for _, s := range b.subs {
+			subs = append(subs, s)
+		}
+		b.mu.Unlock()
+		for _, s := range subs {
+			s.dropQueued()
+		}
 		err = fmt.Errorf("memory engine stop: %w: %w", bus.ErrEventBusShutdownTimeout, ctx.Err())
 	}
 	r.cancel()
@@ -205,14 +215,17 @@ func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool)
 // Unsubscribe removes the subscription at once: no handler call starts
 // after it returns. Events still queued for it are counted as dropped. It
 // waits up to Config.UnsubscribeWait (or ctx) for a handler call in
-// flight. Unsubscribing twice, or after Stop, returns nil; a subscription
-// of another engine is refused with bus.ErrInvalidSubscriptionType.
+// flight — unless ctx is the subscription's own handler context (a
+// handler unsubscribing itself; Cancel never waits). A nil ctx is
+// context.Background(). Unsubscribing twice, or after Stop, returns nil; a
+// subscription of another engine is refused with
+// bus.ErrInvalidSubscriptionType.
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.bus != b {
 		return fmt.Errorf("memory engine: unsubscribe %T: %w", sub, bus.ErrInvalidSubscriptionType)
 	}
-	return s.unsubscribe(ctx)
+	return s.unsubscribe(ctx, true)
 }
 
 // remove takes s out of the engine's tables; it reports whether s was

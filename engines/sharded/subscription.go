@@ -47,8 +47,14 @@ func (s *subscription) ID() string { return s.id }
 // IsAsync reports whether the handler runs on the async worker pool.
 func (s *subscription) IsAsync() bool { return s.async }
 
-// Cancel unsubscribes; see EventBus.Unsubscribe.
-func (s *subscription) Cancel() error { return s.bus.Unsubscribe(context.Background(), s) }
+// Cancel removes the subscription at once, like EventBus.Unsubscribe, but
+// does not wait for a handler call in flight, so a handler may cancel its
+// own subscription. Events still queued for it are counted as skipped
+// (Metrics.Skipped; dropped in EngineStats and Stats).
+func (s *subscription) Cancel() error {
+	s.bus.remove(s)
+	return nil
+}
 
 // Subscribe registers a handler called for every event whose topic
 // matches the pattern (see bus.MatchTopic), one call at a time, in
