@@ -48,12 +48,12 @@ type EventBus struct {
 
 // runState is what one Start creates and its Stop tears down.
 type runState struct {
-	life    context.Context // handlers' context; cancelled if Stop times out
-	cancel  context.CancelFunc
-	stop    chan struct{} // closed by Stop: drain queues, then exit
-	pool    chan job      // async work
-	subsWG  sync.WaitGroup
-	poolWG  sync.WaitGroup
+	life      context.Context // handlers' context; cancelled if Stop times out
+	cancel    context.CancelFunc
+	stop      chan struct{} // closed by Stop: drain queues, then exit
+	pool      chan job      // async work
+	subsWG    sync.WaitGroup
+	poolWG    sync.WaitGroup
 	abandon   atomic.Bool   // set when Stop's deadline expired: drop, don't deliver
 	abandonCh chan struct{} // closed with abandon
 }

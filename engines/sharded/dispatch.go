@@ -93,6 +93,9 @@ func (s *shard) dispatch() {
 		if !bs.inRun {
 			bs.inRun = true
 			r.tc.Published.Add(uint64(j - i))
+			for _, rs := range r.retired {
+				s.skipRetired(rs, r.tc, i, j)
+			}
 		}
 		for ; bs.subK < len(r.sync); bs.subK++ {
 			s.runSync(r.sync[bs.subK], r.tc, evs[i:j], ctxs[i:j])
@@ -102,6 +105,20 @@ func (s *shard) dispatch() {
 		}
 		bs.runI, bs.subK, bs.inRun = j, 0, false
 	}
+}
+
+// skipRetired counts as skipped the events evs[i:j] that were accepted
+// for the removed subscription rs (positions below its cutoff on this
+// shard): queued for it, never to be handled.
+func (s *shard) skipRetired(rs *subscription, tc *bus.TopicCounters, i, j int) {
+	c, ok := rs.cutoffs[s]
+	first := s.bs.base + uint64(i)
+	if !ok || c <= first {
+		return
+	}
+	n := min(uint64(j-i), c-first)
+	s.bs.skipped += n
+	tc.Dropped.Add(n)
 }
 
 // runSync calls a sync subscription's handler for each event of run, in
