@@ -37,7 +37,7 @@ type EventBus struct {
 	mu         sync.Mutex
 	run        *runState
 	subs       map[string]*subscription
-	retired    []*subscription // removed with events queued (see retireLocked)
+	retired    []*subscription   // removed with events queued (see retireLocked)
 	topics     bus.TopicRegistry // subscriptions per pattern (Topics, SubscriberCount)
 	nextSeq    uint64
 	shardCount int
