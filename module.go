@@ -17,7 +17,8 @@ import (
 // Its bus methods (Publish, Subscribe, …) delegate to the EngineRouter
 // built in Init. Called before Init they return ErrNotInitialized (Topics
 // and SubscriberCount return empty values) instead of panicking. All
-// methods are safe for concurrent use.
+// methods are safe for concurrent use, and a nil ctx is treated as
+// context.Background().
 type EventBusModule struct {
 	name   string
 	config *EventBusConfig
@@ -96,6 +97,7 @@ func (m *EventBusModule) initWith(logger modular.Logger, cfg *EventBusConfig) er
 // concurrently; it can be called again after Stop (subscriptions
 // survive). It emits bus.started.
 func (m *EventBusModule) Start(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	m.lifecycle.Lock()
 	defer m.lifecycle.Unlock()
 	if m.router == nil {
@@ -119,6 +121,7 @@ func (m *EventBusModule) Start(ctx context.Context) error {
 // waits, within ctx, for the engines that can flush to deliver what they
 // hold. Stop then delivers anything left and releases resources.
 func (m *EventBusModule) PreStop(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	m.lifecycle.Lock()
 	defer m.lifecycle.Unlock()
 	if m.router == nil || !m.started.Load() {
@@ -132,6 +135,7 @@ func (m *EventBusModule) PreStop(ctx context.Context) error {
 // first the error wraps ErrEventBusShutdownTimeout and the undelivered
 // events are counted as dropped. Idempotent; emits bus.stopped.
 func (m *EventBusModule) Stop(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	m.lifecycle.Lock()
 	defer m.lifecycle.Unlock()
 	if m.router == nil || !m.started.Load() {
@@ -150,6 +154,7 @@ func (m *EventBusModule) Stop(ctx context.Context) error {
 // handled by the engines that offer a delivery barrier: all built-in
 // ones (see EngineRouter.Flush).
 func (m *EventBusModule) Flush(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	if m.router == nil {
 		return ErrNotInitialized
 	}
@@ -188,6 +193,7 @@ func (m *EventBusModule) Publish(ctx context.Context, topic string, payload inte
 // PublishEvent publishes a complete Event (Metadata included) through the
 // router. CreatedAt is set by the engine when zero.
 func (m *EventBusModule) PublishEvent(ctx context.Context, event Event) error {
+	ctx = orBackground(ctx)
 	r := m.router
 	if r == nil {
 		return ErrNotInitialized
@@ -206,6 +212,7 @@ func (m *EventBusModule) PublishEvent(ctx context.Context, event Event) error {
 // Subscribe registers a handler that receives the topic's events in
 // publish order, one at a time. topic may be a pattern ("order.*", "*").
 func (m *EventBusModule) Subscribe(ctx context.Context, topic string, handler EventHandler) (Subscription, error) {
+	ctx = orBackground(ctx)
 	if m.router == nil {
 		return nil, ErrNotInitialized
 	}
@@ -215,6 +222,7 @@ func (m *EventBusModule) Subscribe(ctx context.Context, topic string, handler Ev
 // SubscribeAsync registers a handler run on the engine's worker pool;
 // events may be handled concurrently and out of order.
 func (m *EventBusModule) SubscribeAsync(ctx context.Context, topic string, handler EventHandler) (Subscription, error) {
+	ctx = orBackground(ctx)
 	if m.router == nil {
 		return nil, ErrNotInitialized
 	}
@@ -223,6 +231,7 @@ func (m *EventBusModule) SubscribeAsync(ctx context.Context, topic string, handl
 
 // Unsubscribe removes a subscription; idempotent, before and after Stop.
 func (m *EventBusModule) Unsubscribe(ctx context.Context, subscription Subscription) error {
+	ctx = orBackground(ctx)
 	if m.router == nil {
 		return ErrNotInitialized
 	}
