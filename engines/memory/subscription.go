@@ -11,6 +11,11 @@ import (
 
 var subSeq atomic.Uint64
 
+// testHookRemoved, set by tests only, runs between steps 1 and 2 of the
+// removal protocol: it widens the window in which a publisher may still
+// pass the gone check, to prove that no event is left behind.
+var testHookRemoved func()
+
 // subscription is a handler with its own bounded queue.
 //
 // Removal protocol (no event is ever left in a queue uncounted):
@@ -100,6 +105,9 @@ func (s *subscription) unsubscribe(ctx context.Context, wait bool) error {
 		first = true
 		s.bus.remove(s)
 		close(s.removed)
+		if testHookRemoved != nil {
+			testHookRemoved()
+		}
 		s.sendMu.Lock()
 		s.gone = true
 		s.sendMu.Unlock()
