@@ -92,3 +92,34 @@ func TestPublishBatchAcceptsExactlyThePrefixItReportsUnderChurn(t *testing.T) {
 		t.Logf("round %d: %d of %d batches partly accepted", round, partial, batches)
 	}
 }
+
+// A partition key of an unsupported type — here a map that contains
+// itself, which fmt.Sprint would recurse into until the stack overflows —
+// is ignored: with several shards the event is keyed by its topic and
+// delivered, by Publish and PublishBatch alike.
+func TestAPartitionKeyOfAnUnsupportedTypeIsIgnored(t *testing.T) {
+	b := start(t, Config{Shards: 4})
+	ctx := testCtx(t)
+	var got atomic.Int64
+	if _, err := b.Subscribe(ctx, "odd.keys", func(context.Context, bus.Event) error { got.Add(1); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	self := map[string]any{}
+	self["self"] = self
+	odd := []any{self, []any{1, 2}, 2.5, struct{ A int }{1}}
+	for _, k := range odd {
+		if err := b.Publish(ctx, bus.Event{Topic: "odd.keys", Metadata: map[string]any{bus.MetadataKeyPartition: k}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	batch := []bus.Event{{Topic: "odd.keys", Metadata: map[string]any{bus.MetadataKeyPartition: self}}}
+	if n, err := b.PublishBatch(ctx, batch); n != 1 || err != nil {
+		t.Fatalf("PublishBatch = %d, %v", n, err)
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := got.Load(); n != int64(len(odd)+1) {
+		t.Fatalf("handled %d events, want %d", n, len(odd)+1)
+	}
+}
