@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
 )
@@ -121,5 +122,45 @@ func TestAPartitionKeyOfAnUnsupportedTypeIsIgnored(t *testing.T) {
 	}
 	if n := got.Load(); n != int64(len(odd)+1) {
 		t.Fatalf("handled %d events, want %d", n, len(odd)+1)
+	}
+}
+
+// Cancel from inside the subscription's own handler (sync or async) does
+// not wait for the call it is made from.
+func TestAHandlerCancellingItsOwnSubscriptionDoesNotWaitForItself(t *testing.T) {
+	for _, async := range []bool{false, true} {
+		b := start(t, Config{UnsubscribeWait: bus.Duration(5 * time.Second)})
+		ctx := testCtx(t)
+		var sub bus.Subscription
+		ready := make(chan struct{})
+		took := make(chan time.Duration, 10)
+		h := func(context.Context, bus.Event) error {
+			<-ready
+			began := time.Now()
+			if err := sub.Cancel(); err != nil {
+				t.Error(err)
+			}
+			took <- time.Since(began)
+			return nil
+		}
+		var err error
+		if async {
+			sub, err = b.SubscribeAsync(ctx, "once", h)
+		} else {
+			sub, err = b.Subscribe(ctx, "once", h)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		close(ready)
+		if err := b.Publish(ctx, bus.Event{Topic: "once"}); err != nil {
+			t.Fatal(err)
+		}
+		if d := <-took; d > time.Second {
+			t.Errorf("async=%v: Cancel from inside the handler took %v (waited for itself)", async, d)
+		}
+		if n := b.SubscriberCount("once"); n != 0 {
+			t.Errorf("async=%v: SubscriberCount = %d after Cancel, want 0", async, n)
+		}
 	}
 }
