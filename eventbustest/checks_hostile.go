@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,8 +140,15 @@ func checkGoexit(c *checker) {
 		})
 	}
 	if err := c.guarded("Stop after a handler's Goexit", func() error { return b.Stop(c.ctx()) }); err != nil {
-		c.t.Errorf("Stop after a handler's Goexit: %v", err)
+		c.t.Fatalf("Stop after a handler's Goexit: %v", err)
 	}
+	if err := c.guarded("Start after a handler's Goexit", func() error { return b.Start(c.ctx()) }); err != nil {
+		c.t.Fatalf("Start after a handler's Goexit: %v", err)
+	}
+	c.publish(b, topic, "restarted")
+	c.eventually("both subscriptions to receive after a restart", func() bool {
+		return slices.Contains(syncRec.payloads(), "restarted") && slices.Contains(asyncRec.payloads(), "restarted")
+	})
 }
 
 // batchPublisher is implemented by engines that publish batches.
