@@ -41,6 +41,7 @@ var (
 	ErrDraining                = bus.ErrDraining
 	ErrPayloadTooLarge         = bus.ErrPayloadTooLarge
 	ErrHandlerPanic            = bus.ErrHandlerPanic
+	ErrHandlerGoexit           = bus.ErrHandlerGoexit
 )
 
 // ErrInvalidShardCount is returned for a shard count below 1 (sharded and

@@ -138,3 +138,51 @@ func TestCollectMetricsReportsEngineFigures(t *testing.T) {
 		t.Fatalf("CollectMetrics = %v", v)
 	}
 }
+
+// The README Quickstart's earlier shape — Subscribe, Publish, Cancel at
+// once, Stop — on every in-process engine: the event is either handled or
+// counted as dropped, in Stats, PerEngineStats and EngineStats alike.
+func TestAnEventSkippedByACancelledSubscriptionIsCountedOnEveryEngine(t *testing.T) {
+	for _, engine := range []string{"sharded", "memory", "custom"} {
+		t.Run(engine, func(t *testing.T) {
+			for run := 0; run < 5; run++ {
+				m := NewModule().(*EventBusModule)
+				if err := m.initWith(nil, &EventBusConfig{Engine: engine}); err != nil {
+					t.Fatal(err)
+				}
+				ctx := context.Background()
+				if err := m.Start(ctx); err != nil {
+					t.Fatal(err)
+				}
+				var handled atomic.Int64
+				sub, err := m.Subscribe(ctx, "user.*", func(context.Context, Event) error { handled.Add(1); return nil })
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := m.Publish(ctx, "user.created", "ada"); err != nil {
+					t.Fatal(err)
+				}
+				if err := sub.Cancel(); err != nil {
+					t.Fatal(err)
+				}
+				if err := m.Stop(ctx); err != nil {
+					t.Fatal(err)
+				}
+				delivered, dropped := m.Stats()
+				if delivered != uint64(handled.Load()) || delivered+dropped != 1 {
+					t.Fatalf("run %d: handled %d; Stats delivered %d dropped %d: want delivered = handled and delivered + dropped = 1", run, handled.Load(), delivered, dropped)
+				}
+				var pd, px, ed, ex uint64
+				for _, s := range m.PerEngineStats() {
+					pd, px = pd+s.Delivered, px+s.Dropped
+				}
+				for _, s := range m.EngineStats() {
+					ed, ex = ed+s.Delivered, ex+s.Dropped
+				}
+				if pd != delivered || px != dropped || ed != delivered || ex != dropped {
+					t.Fatalf("run %d: Stats %d/%d, PerEngineStats %d/%d, EngineStats %d/%d (delivered/dropped): want the same figures", run, delivered, dropped, pd, px, ed, ex)
+				}
+			}
+		})
+	}
+}

@@ -18,7 +18,8 @@ import (
 // Its bus methods (Publish, Subscribe, …) delegate to the EngineRouter
 // built in Init. Called before Init they return ErrNotInitialized (Topics
 // and SubscriberCount return empty values) instead of panicking. All
-// methods are safe for concurrent use.
+// methods are safe for concurrent use, and a nil ctx is treated as
+// context.Background().
 type EventBusModule struct {
 	name   string
 	config *EventBusConfig
@@ -97,6 +98,7 @@ func (m *EventBusModule) initWith(logger modular.Logger, cfg *EventBusConfig) er
 // concurrently; it can be called again after Stop (subscriptions
 // survive). It emits bus.started.
 func (m *EventBusModule) Start(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	m.lifecycle.Lock()
 	defer m.lifecycle.Unlock()
 	if m.router == nil {
@@ -120,6 +122,7 @@ func (m *EventBusModule) Start(ctx context.Context) error {
 // waits, within ctx, for the engines that can flush to deliver what they
 // hold. Stop then delivers anything left and releases resources.
 func (m *EventBusModule) PreStop(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	m.lifecycle.Lock()
 	defer m.lifecycle.Unlock()
 	if m.router == nil || !m.started.Load() {
@@ -135,6 +138,7 @@ func (m *EventBusModule) PreStop(ctx context.Context) error {
 // out, so == holds; the engine is named in a log line). Idempotent; emits
 // bus.stopped.
 func (m *EventBusModule) Stop(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	m.lifecycle.Lock()
 	defer m.lifecycle.Unlock()
 	if m.router == nil || !m.started.Load() {
@@ -153,6 +157,7 @@ func (m *EventBusModule) Stop(ctx context.Context) error {
 // handled by the engines that offer a delivery barrier: all built-in
 // ones (see EngineRouter.Flush).
 func (m *EventBusModule) Flush(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	if m.router == nil {
 		return ErrNotInitialized
 	}
@@ -191,6 +196,7 @@ func (m *EventBusModule) Publish(ctx context.Context, topic string, payload inte
 // PublishEvent publishes a complete Event (Metadata included) through the
 // router. CreatedAt is set by the engine when zero.
 func (m *EventBusModule) PublishEvent(ctx context.Context, event Event) error {
+	ctx = orBackground(ctx)
 	r := m.router
 	if r == nil {
 		return ErrNotInitialized
@@ -216,6 +222,7 @@ func (m *EventBusModule) PublishEvent(ctx context.Context, event Event) error {
 // Subscribe registers a handler that receives the topic's events in
 // publish order, one at a time. topic may be a pattern ("order.*", "*").
 func (m *EventBusModule) Subscribe(ctx context.Context, topic string, handler EventHandler) (Subscription, error) {
+	ctx = orBackground(ctx)
 	if m.router == nil {
 		return nil, ErrNotInitialized
 	}
@@ -225,6 +232,7 @@ func (m *EventBusModule) Subscribe(ctx context.Context, topic string, handler Ev
 // SubscribeAsync registers a handler run on the engine's worker pool;
 // events may be handled concurrently and out of order.
 func (m *EventBusModule) SubscribeAsync(ctx context.Context, topic string, handler EventHandler) (Subscription, error) {
+	ctx = orBackground(ctx)
 	if m.router == nil {
 		return nil, ErrNotInitialized
 	}
@@ -233,6 +241,7 @@ func (m *EventBusModule) SubscribeAsync(ctx context.Context, topic string, handl
 
 // Unsubscribe removes a subscription; idempotent, before and after Stop.
 func (m *EventBusModule) Unsubscribe(ctx context.Context, subscription Subscription) error {
+	ctx = orBackground(ctx)
 	if m.router == nil {
 		return ErrNotInitialized
 	}

@@ -24,7 +24,8 @@ const maxRouteCache = 4096
 //
 // All methods are safe for concurrent use. The publish path takes no lock
 // and does not allocate: routing decisions are cached per topic in a
-// copy-on-write map.
+// copy-on-write map. A nil ctx is treated as context.Background(), also
+// towards the engines.
 type EngineRouter struct {
 	engines       []*routedEngine // configuration order
 	byName        map[string]*routedEngine
@@ -153,6 +154,7 @@ func (r *EngineRouter) Engine(name string) (EventBus, error) {
 // engines already started are stopped again and the error names the
 // engine that failed.
 func (r *EngineRouter) Start(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	r.draining.Store(false)
 	for i, e := range r.engines {
 		if err := e.bus.Start(ctx); err != nil {
@@ -172,6 +174,7 @@ func (r *EngineRouter) Start(ctx context.Context) error {
 // value itself is returned so that == holds, and the engines' names are
 // logged instead.
 func (r *EngineRouter) Stop(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	var errs []error
 	var bare error
 	same := true
@@ -199,6 +202,7 @@ func (r *EngineRouter) Stop(ctx context.Context) error {
 // the next Start, it returns an error that matches both ErrDraining and
 // ErrEventBusNotStarted (errors.Is).
 func (r *EngineRouter) Publish(ctx context.Context, event Event) error {
+	ctx = orBackground(ctx)
 	if r.draining.Load() {
 		return fmt.Errorf("publish %q: %w: %w", event.Topic, ErrDraining, ErrEventBusNotStarted)
 	}
@@ -217,6 +221,7 @@ func (r *EngineRouter) SubscribeAsync(ctx context.Context, topic string, handler
 }
 
 func (r *EngineRouter) subscribe(ctx context.Context, topic string, handler EventHandler, async bool) (Subscription, error) {
+	ctx = orBackground(ctx)
 	if err := bus.ValidateSubscription(topic, handler); err != nil {
 		return nil, err
 	}
@@ -252,6 +257,7 @@ func (r *EngineRouter) subscribe(ctx context.Context, topic string, handler Even
 // accepts it; if none does (or it is nil, or another router's), it
 // returns ErrSubscriptionNotFound itself, as upstream does (== holds).
 func (r *EngineRouter) Unsubscribe(ctx context.Context, subscription Subscription) error {
+	ctx = orBackground(ctx)
 	if subscription == nil {
 		return ErrSubscriptionNotFound
 	}
@@ -282,6 +288,13 @@ func (r *EngineRouter) unsubscribe(ctx context.Context, s *routedSubscription) e
 		}
 		return fmt.Errorf("engine %q: %w", s.engine.name, err)
 	}
+	r.forget(ctx, s)
+	return nil
+}
+
+// forget drops a removed subscription from the router's table and emits
+// subscription.removed the first time.
+func (r *EngineRouter) forget(ctx context.Context, s *routedSubscription) {
 	r.subsMu.Lock()
 	_, present := r.subs[s.ID()]
 	delete(r.subs, s.ID())
@@ -291,7 +304,15 @@ func (r *EngineRouter) unsubscribe(ctx context.Context, s *routedSubscription) e
 			h.module.emitSubscription(ctx, EventTypeSubscriptionRemoved, s)
 		}
 	}
-	return nil
+}
+
+// orBackground returns ctx, or context.Background() for a nil ctx: every
+// method of the router and the module accepts a nil ctx.
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
 
 // Topics returns the union of the engines' topics, sorted.
@@ -385,6 +406,7 @@ func (r *EngineRouter) drain(ctx context.Context) error {
 // broker: by this engine's subscriptions). Engines without a barrier (a
 // custom engine may lack one) are skipped. Stopped engines return at once.
 func (r *EngineRouter) Flush(ctx context.Context) error {
+	ctx = orBackground(ctx)
 	var errs []error
 	for _, e := range r.engines {
 		if f, ok := e.bus.(bus.Flusher); ok {
@@ -404,9 +426,16 @@ type routedSubscription struct {
 	engine *routedEngine
 }
 
-// Cancel unsubscribes through the router (so the module hears of it).
+// Cancel cancels the subscription on its engine (which removes it at
+// once and, for the built-in engines, does not wait for a handler call in
+// flight, so a handler may cancel its own subscription), then drops it
+// from the router (so the module hears of it).
 func (s *routedSubscription) Cancel() error {
-	return s.router.Unsubscribe(context.Background(), s)
+	if err := s.Subscription.Cancel(); err != nil {
+		return fmt.Errorf("engine %q: %w", s.engine.name, err)
+	}
+	s.router.forget(context.Background(), s)
+	return nil
 }
 
 // Engine returns the name of the engine that owns the subscription.

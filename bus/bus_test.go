@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -67,12 +68,34 @@ func TestEventKeyPrefersMetadataThenContextThenTopic(t *testing.T) {
 		{"empty metadata falls back", ctx, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: ""}}, "from-ctx"},
 		{"context", ctx, Event{Topic: "t"}, "from-ctx"},
 		{"topic", context.Background(), Event{Topic: "t"}, "t"},
+		{"metadata bytes", nil, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: []byte("b1")}}, "b1"},
+		{"metadata int64", nil, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: int64(-7)}}, "-7"},
+		{"metadata uint8", nil, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: uint8(255)}}, "255"},
+		{"metadata stringer", nil, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: stringerKey1{}}}, "stringer"},
+		{"a panicking stringer is ignored", ctx, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: panickyStringer{}}}, "from-ctx"},
+		{"a map that contains itself is ignored", ctx, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: selfMap()}}, "from-ctx"},
+		{"a slice is ignored", nil, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: []any{1}}}, "t"},
+		{"a float is ignored", nil, Event{Topic: "t", Metadata: map[string]any{MetadataKeyPartition: 1.5}}, "t"},
 	}
 	for _, tc := range tests {
 		if got := EventKey(tc.ctx, tc.e); got != tc.want {
 			t.Errorf("%s: EventKey = %q, want %q", tc.name, got, tc.want)
 		}
 	}
+}
+
+type stringerKey1 struct{}
+
+func (stringerKey1) String() string { return "stringer" }
+
+type panickyStringer struct{}
+
+func (panickyStringer) String() string { panic("no") }
+
+func selfMap() map[string]any {
+	m := map[string]any{}
+	m["self"] = m
+	return m
 }
 
 func TestHandlerContextKeepsValuesDropsCancellation(t *testing.T) {
@@ -98,6 +121,17 @@ func TestCallHandlerRecoversPanics(t *testing.T) {
 	var pe *PanicError
 	if !errors.As(err, &pe) || !errors.Is(err, ErrHandlerPanic) || pe.Value != "boom" || len(pe.Stack) == 0 {
 		t.Fatalf("CallHandler = %v", err)
+	}
+}
+
+func TestCallHandlerTurnsGoexitIntoAFailedCall(t *testing.T) {
+	err := CallHandler(context.Background(), func(context.Context, Event) error { runtime.Goexit(); return nil }, Event{})
+	var pe *PanicError
+	if !errors.As(err, &pe) || !errors.Is(err, ErrHandlerGoexit) || !errors.Is(err, ErrHandlerPanic) || len(pe.Stack) == 0 {
+		t.Fatalf("CallHandler of a handler calling runtime.Goexit = %v, want a *PanicError matching ErrHandlerGoexit and ErrHandlerPanic", err)
+	}
+	if err := CallHandler(context.Background(), func(context.Context, Event) error { panic("x") }, Event{}); errors.Is(err, ErrHandlerGoexit) {
+		t.Fatalf("a plain panic matches ErrHandlerGoexit: %v", err)
 	}
 }
 
@@ -195,3 +229,21 @@ func TestLatencyHistogramObserveNCountsEveryCallAtTheMean(t *testing.T) {
 
 // matchSink keeps the compiler from dropping the call being measured.
 var matchSink bool
+
+// BenchmarkCallHandler measures what running each handler call on a
+// goroutine of its own (so that runtime.Goexit cannot end the caller)
+// costs the broker engines per call, next to a direct call.
+func BenchmarkCallHandler(b *testing.B) {
+	h := func(context.Context, Event) error { return nil }
+	ctx := context.Background()
+	b.Run("CallHandler", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			_ = CallHandler(ctx, h, Event{})
+		}
+	})
+	b.Run("direct", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			_ = h(ctx, Event{})
+		}
+	})
+}

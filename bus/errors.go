@@ -3,6 +3,7 @@ package bus
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 )
 
 // Sentinel errors shared by every engine. The four the upstream API
@@ -59,6 +60,13 @@ var (
 	// ErrHandlerPanic is wrapped by the error recorded for a handler that
 	// panicked.
 	ErrHandlerPanic = errors.New("event handler panicked")
+
+	// ErrHandlerGoexit is matched (errors.Is) by the error recorded for a
+	// handler that ended its goroutine with runtime.Goexit (t.FailNow,
+	// require.* in tests). Engines treat such a call as a panic: it is a
+	// *PanicError, counted as failed and as a panic, reported to the
+	// observer, and the subscription keeps receiving.
+	ErrHandlerGoexit = errors.New("event handler called runtime.Goexit")
 )
 
 // PanicError is the error a recovered handler panic turns into.
@@ -67,7 +75,25 @@ type PanicError struct {
 	Stack []byte // the goroutine stack at the panic
 }
 
-func (e *PanicError) Error() string { return fmt.Sprintf("event handler panicked: %v", e.Value) }
+func (e *PanicError) Error() string {
+	if e.Value == ErrHandlerGoexit {
+		return "event handler panicked: it called runtime.Goexit (t.FailNow, require.* or similar)"
+	}
+	return fmt.Sprintf("event handler panicked: %v", e.Value)
+}
 
 // Unwrap lets errors.Is(err, ErrHandlerPanic) match.
 func (e *PanicError) Unwrap() error { return ErrHandlerPanic }
+
+// Is lets errors.Is(err, ErrHandlerGoexit) match the error of a handler
+// that called runtime.Goexit.
+func (e *PanicError) Is(target error) bool {
+	return target == ErrHandlerGoexit && e.Value == ErrHandlerGoexit
+}
+
+// GoexitError returns the error recorded for a handler call that ended
+// its goroutine with runtime.Goexit: a *PanicError whose Value is
+// ErrHandlerGoexit, with the stack of the goroutine that exited.
+func GoexitError() *PanicError {
+	return &PanicError{Value: ErrHandlerGoexit, Stack: debug.Stack()}
+}

@@ -39,8 +39,10 @@ type Event struct {
 }
 
 // EventHandler handles one event. A non-nil error (or a panic, which every
-// engine recovers) is counted as a failed delivery and reported to the
-// observer; broker engines retry it according to their retry policy.
+// engine recovers, or a call to runtime.Goexit, which every engine treats
+// as a panic: ErrHandlerGoexit) is counted as a failed delivery and
+// reported to the observer; broker engines retry it according to their
+// retry policy.
 //
 // The context carries the publisher's values (trace ids, tenant,
 // request-scoped values) but not the publisher's cancellation; it is
@@ -58,13 +60,16 @@ type Subscription interface {
 	// (SubscribeAsync) rather than in order on the subscription's
 	// delivery goroutine (Subscribe).
 	IsAsync() bool
-	// Cancel is equivalent to Unsubscribe on the bus that created the
-	// subscription. It is idempotent and safe for concurrent use.
+	// Cancel removes the subscription from the bus that created it, as
+	// Unsubscribe does, without waiting for a handler call in flight (the
+	// in-process engines; so a handler may cancel its own subscription).
+	// It is idempotent and safe for concurrent use.
 	Cancel() error
 }
 
 // EventBus is the interface every engine implements. All methods are safe
-// for concurrent use.
+// for concurrent use and treat a nil ctx as context.Background() (the
+// conformance suite checks both).
 //
 // Lifecycle: a bus is created stopped. Start makes it accept publishes;
 // Stop refuses new publishes, delivers every event already accepted (or
@@ -99,7 +104,10 @@ type EventBus interface {
 
 	// Unsubscribe removes a subscription at once (Topics and
 	// SubscriberCount no longer count it) and waits, up to a bound, for a
-	// handler call in flight. It is idempotent, before and after Stop.
+	// handler call in flight (not when called with that handler's own
+	// ctx). Events accepted for it and not yet handled are counted as
+	// dropped by the in-process engines. It is idempotent, before and
+	// after Stop.
 	Unsubscribe(ctx context.Context, subscription Subscription) error
 
 	// Topics returns the topic patterns that currently have at least one

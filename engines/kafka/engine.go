@@ -127,6 +127,9 @@ func (b *EventBus) SetErrorObserver(o broker.ErrorObserver) { b.errs.SetObserver
 // ErrBrokersUnreachable when no broker answered within startTimeout (or
 // before ctx ended). Starting a running engine is a no-op.
 func (b *EventBus) Start(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	if b.state.Load() == stateRunning {
@@ -225,6 +228,9 @@ func (b *EventBus) connect(ctx context.Context) (sarama.Client, error) {
 // acknowledged by Kafka is lost either way. Stopping a stopped engine is a
 // no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	if b.state.Load() != stateRunning {

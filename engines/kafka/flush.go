@@ -19,6 +19,9 @@ import (
 // offset (committed every commitInterval). It returns ctx's error if ctx
 // ends first, and nil at once when the engine is stopped.
 func (b *EventBus) Flush(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	r, err := b.running()
 	if err != nil {
 		return nil

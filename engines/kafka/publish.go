@@ -29,6 +29,9 @@ import (
 // acknowledgement, the error wraps ctx.Err() and the record may still be
 // written.
 func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
 		return err
 	}

@@ -85,6 +85,9 @@ func (s *subscription) Cancel() error { return s.b.Unsubscribe(context.Backgroun
 // *TopicError wrapping ErrTopicNotFound for a missing exact topic when
 // autoCreateTopics is off.
 func (b *EventBus) Subscribe(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return b.subscribe(ctx, topic, handler, false)
 }
 
@@ -94,6 +97,9 @@ func (b *EventBus) Subscribe(ctx context.Context, topic string, handler bus.Even
 // offset is committed only when every earlier event of its partition was
 // handled.
 func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return b.subscribe(ctx, topic, handler, true)
 }
 
@@ -164,6 +170,9 @@ func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.Even
 // deleted. Idempotent, before and after Stop. A subscription of another
 // engine is refused with ErrInvalidSubscriptionType.
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.b != b {
 		return bus.ErrInvalidSubscriptionType

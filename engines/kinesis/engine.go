@@ -197,6 +197,9 @@ func (b *EventBus) Config() Config { return b.cfg }
 // credentials are refused; ctx bounds those calls. Start on a started bus
 // is a no-op.
 func (b *EventBus) Start(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	b.mu.Lock()
@@ -235,6 +238,9 @@ func (b *EventBus) Start(ctx context.Context) error {
 // bus.ErrEventBusNotStarted as soon as Stop began. Stop on a stopped bus
 // is a no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	b.mu.Lock()
@@ -307,6 +313,9 @@ func (b *EventBus) Close(ctx context.Context) error { return b.Stop(ctx) }
 // over maxRecordBytes (ErrRecordTooLarge), ErrPublishFailed when Kinesis
 // refused it for good.
 func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ var _ bus.Flusher = (*EventBus)(nil)
 // to flush and is not waited for. In manual-ack mode an event counts once
 // acked. Flush on a stopped bus returns nil: nothing is being delivered.
 func (b *EventBus) Flush(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.mu.Lock()
 	if !b.started {
 		b.mu.Unlock()

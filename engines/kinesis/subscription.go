@@ -93,6 +93,9 @@ func (s *subscription) stop(crash bool) {
 // retained record ("trim_horizon"). It returns bus.ErrEventBusNotStarted
 // before Start and after Stop.
 func (b *EventBus) Subscribe(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return b.subscribe(ctx, topic, handler, false)
 }
 
@@ -101,6 +104,9 @@ func (b *EventBus) Subscribe(ctx context.Context, topic string, handler bus.Even
 // order; the checkpoint only moves past a record once every record before
 // it in the shard was handled.
 func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return b.subscribe(ctx, topic, handler, true)
 }
 
@@ -190,6 +196,9 @@ func (b *EventBus) forget(s *subscription) {
 // before and after Stop; a subscription of another engine is refused with
 // bus.ErrInvalidSubscriptionType itself (== holds).
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.b != b {
 		return bus.ErrInvalidSubscriptionType

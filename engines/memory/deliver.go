@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
@@ -19,6 +20,9 @@ import (
 func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
 		return fmt.Errorf("memory engine: publish: %w", err)
+	}
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	b.gate.RLock()
 	defer b.gate.RUnlock()
@@ -63,26 +67,38 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	return nil
 }
 
-// poolWorker runs async handlers until the pool is closed and drained.
-func (b *EventBus) poolWorker(r *runState, w *poolWorkerState) {
-	defer r.poolWG.Done()
-	w.goid.Store(currentGoroutineID())
+// poolWorker runs async handlers until the pool is closed and drained. If
+// a handler ends the goroutine with runtime.Goexit, a replacement worker
+// takes its place (handle counted the call as a failed one).
+func (b *EventBus) poolWorker(r *runState) {
+	goexited := false
+	defer func() {
+		if goexited {
+			go b.poolWorker(r)
+			return
+		}
+		r.poolWG.Done()
+	}()
 	for j := range r.pool {
 		if r.abandon.Load() || j.sub.isRemoved() {
 			b.dropQueuedEvent(j.env)
 			continue
 		}
-		w.current.Store(j.sub)
-		b.handle(r, j.sub, j.env)
-		w.current.Store(nil)
+		b.handle(r, j.sub, j.env, &goexited)
 	}
 }
 
 // handle calls the handler with panic recovery and accounts for it. The
 // handler latency covers the handler call only (panic recovery included),
 // not the time the event waited in a queue.
-func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
-	ctx := bus.HandlerContext(env.ctx, r.life)
+//
+// A handler that calls runtime.Goexit (t.FailNow, require.*) ends the
+// calling goroutine; nothing can stop that. The deferred function then
+// counts the call as a failed, panicking one (bus.ErrHandlerGoexit),
+// reports it and sets *goexited, so that the goroutine's owner starts a
+// replacement: the subscription keeps receiving.
+func (b *EventBus) handle(r *runState, s *subscription, env envelope, goexited *bool) {
+	ctx := bus.HandlerContext(env.ctx, s.lifeCtx(r))
 	obs := b.observer.Load()
 	if obs != nil && obs.Message != nil {
 		obs.Message.MessageReceived(ctx, env.ev, s.id)
@@ -90,7 +106,27 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 	s.inFlight.Add(1)
 	b.stats.inFlight.Add(1)
 	start := time.Now()
-	err := bus.CallHandler(ctx, s.handler, env.ev)
+	returned := false
+	var err error
+	defer func() {
+		if returned {
+			return
+		}
+		if r := recover(); r != nil { // unreachable: call recovers panics
+			err = &bus.PanicError{Value: r}
+		} else {
+			err = bus.GoexitError()
+			*goexited = true
+		}
+		b.settle(s, env, obs, ctx, start, err)
+	}()
+	err = call(ctx, s.handler, env.ev)
+	returned = true
+	b.settle(s, env, obs, ctx, start, err)
+}
+
+// settle records a handler call that returned err.
+func (b *EventBus) settle(s *subscription, env envelope, obs *bus.Observers, ctx context.Context, start time.Time, err error) {
 	b.stats.latency.Observe(time.Since(start))
 	b.stats.inFlight.Add(-1)
 	s.inFlight.Add(-1)
@@ -109,6 +145,19 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope) {
 	// Last: Flush returns once pending is zero, so everything about this
 	// delivery (counters, the failure notification) is done by then.
 	b.stats.pending.Add(-1)
+}
+
+// call runs h on the calling goroutine, turning a panic into a
+// *bus.PanicError. (bus.CallHandler would also survive runtime.Goexit, at
+// the cost of a goroutine per call; this engine replaces its goroutine
+// instead, see handle.)
+func call(ctx context.Context, h bus.EventHandler, e bus.Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &bus.PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return h(ctx, e)
 }
 
 // dropQueuedEvent accounts for an accepted event that will not reach its

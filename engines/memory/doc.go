@@ -18,8 +18,19 @@
 // ours is "block", and a drop is always counted and returned.
 //
 // Stop refuses new publishes, delivers everything queued, waits for
-// handlers and returns; a restart resumes the same subscriptions. Handler
-// panics are recovered and counted; they never stop a subscription.
+// handlers and returns; a restart resumes the same subscriptions. If its
+// ctx expires first, the events still queued are counted as dropped; a
+// handler that ignores its cancelled context keeps its subscription's
+// later calls waiting (one call at a time, in order, also after the next
+// Start). Handler panics are recovered and counted; they never stop a
+// subscription. A handler that calls runtime.Goexit (t.FailNow,
+// require.*) is counted and reported like a panic (bus.ErrHandlerGoexit):
+// a new goroutine takes over the one that ended.
+//
+// Unsubscribe drops (counts) the events still queued for the
+// subscription; it waits for a handler call in flight unless called with
+// that handler's own ctx, and Cancel never waits. Every method accepts a
+// nil ctx as context.Background().
 //
 // The sharded ring engine (engines/sharded) is faster; this engine exists
 // for drop-in compatibility with code tuned for the upstream engine.

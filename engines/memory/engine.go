@@ -49,21 +49,14 @@ type EventBus struct {
 
 // runState is what one Start creates and its Stop tears down.
 type runState struct {
-	life    context.Context // handlers' context; cancelled if Stop times out
-	cancel  context.CancelFunc
-	stop    chan struct{} // closed by Stop: drain queues, then exit
-	pool    chan job      // async work
-	subsWG  sync.WaitGroup
-	poolWG  sync.WaitGroup
-	abandon atomic.Bool // set when Stop's deadline expired: drop, don't deliver
-	workers []*poolWorkerState
-}
-
-// poolWorkerState lets Unsubscribe recognise a call made from inside the
-// handler a pool worker is running, so it does not wait for itself.
-type poolWorkerState struct {
-	goid    atomic.Int64
-	current atomic.Pointer[subscription]
+	life      context.Context // handlers' context; cancelled if Stop times out
+	cancel    context.CancelFunc
+	stop      chan struct{} // closed by Stop: drain queues, then exit
+	pool      chan job      // async work
+	subsWG    sync.WaitGroup
+	poolWG    sync.WaitGroup
+	abandon   atomic.Bool   // set when Stop's deadline expired: drop, don't deliver
+	abandonCh chan struct{} // closed with abandon
 }
 
 type job struct {
@@ -102,6 +95,9 @@ func (b *EventBus) SetObserver(o bus.Observer) {
 // Start launches the delivery goroutines of every subscription and the
 // async worker pool. Starting a running engine is a no-op.
 func (b *EventBus) Start(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	b.mu.Lock()
@@ -110,12 +106,10 @@ func (b *EventBus) Start(ctx context.Context) error {
 		return nil
 	}
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	r := &runState{life: life, cancel: cancel, stop: make(chan struct{}), pool: make(chan job, b.cfg.MaxEventQueueSize)}
+	r := &runState{life: life, cancel: cancel, stop: make(chan struct{}), abandonCh: make(chan struct{}), pool: make(chan job, b.cfg.MaxEventQueueSize)}
 	for i := 0; i < b.cfg.WorkerCount; i++ {
-		w := &poolWorkerState{}
-		r.workers = append(r.workers, w)
 		r.poolWG.Add(1)
-		go b.poolWorker(r, w)
+		go b.poolWorker(r)
 	}
 	for _, s := range b.subs {
 		s.launch(r)
@@ -132,6 +126,9 @@ func (b *EventBus) Start(ctx context.Context) error {
 // bus.ErrEventBusShutdownTimeout itself is returned (== holds). Subscriptions survive and
 // resume on the next Start. Stopping a stopped engine is a no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	b.mu.Lock()
@@ -159,8 +156,21 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		r.abandon.Store(true)
+		close(r.abandonCh)
 		r.cancel()
 		b.stats.lossy.Store(true)
+		// The events still queued are dropped now, counted: a handler
+		// that ignores its cancelled ctx must not deliver them after a
+		// later Start.
+		b.mu.Lock()
+		subs := make([]*subscription, 0, len(b.subs))
+		for _, s := range b.subs {
+			subs = append(subs, s)
+		}
+		b.mu.Unlock()
+		for _, s := range subs {
+			s.dropQueued()
+		}
 		slog.Warn("memory engine: stop timed out: the events still queued are counted as dropped", "cause", ctx.Err())
 		err = bus.ErrEventBusShutdownTimeout
 	}
@@ -207,16 +217,19 @@ func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool)
 // Unsubscribe removes the subscription at once: no handler call starts
 // after it returns. Events still queued for it are counted as dropped. It
 // waits up to Config.UnsubscribeWait (or ctx) for a handler call in
-// flight. Unsubscribing twice, or after Stop, returns nil; a subscription
-// of another engine is refused with bus.ErrInvalidSubscriptionType
-// itself. Subscribe, SubscribeAsync and Publish return
-// bus.ErrEventBusNotStarted and bus.ErrEventHandlerNil bare as well.
+// flight — unless ctx is the subscription's own handler context (a
+// handler unsubscribing itself; Cancel never waits). A nil ctx is
+// context.Background(). Unsubscribing twice, or after Stop, returns nil; a
+// subscription of another engine is refused with
+// bus.ErrInvalidSubscriptionType itself (== holds). Subscribe,
+// SubscribeAsync and Publish return bus.ErrEventBusNotStarted and
+// bus.ErrEventHandlerNil bare as well.
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.bus != b {
 		return bus.ErrInvalidSubscriptionType
 	}
-	return s.unsubscribe(ctx)
+	return s.unsubscribe(ctx, true)
 }
 
 // remove takes s out of the engine's tables; it reports whether s was

@@ -61,6 +61,9 @@ func (b *EventBus) TopicStats() map[string]bus.TopicStats {
 // waited for too; the module calls it from PreStop, after publishing was
 // refused.
 func (b *EventBus) Flush(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	for {
 		if b.stats.pending.Load() == 0 {
 			return nil

@@ -11,15 +11,27 @@ import (
 
 var subSeq atomic.Uint64
 
+// testHookRemoved, set by tests only, runs between steps 1 and 2 of the
+// removal protocol: it widens the window in which a publisher may still
+// pass the gone check, to prove that no event is left behind.
+var testHookRemoved func()
+
 // subscription is a handler with its own bounded queue.
 //
 // Removal protocol (no event is ever left in a queue uncounted):
 //  1. Unsubscribe closes removed: blocked publishers give up (and count a
 //     drop), the delivery goroutine stops taking events;
 //  2. it takes sendMu exclusively and sets gone: from then on no publisher
-//     can enqueue (publishers enqueue holding sendMu shared and check gone);
-//  3. the delivery goroutine, after the same barrier, drains the queue
-//     counting every event as dropped.
+//     can enqueue (publishers enqueue holding sendMu shared and check
+//     gone); then it closes goneSet;
+//  3. the delivery goroutine waits for goneSet — not merely for removed:
+//     a publisher may still pass the gone check between 1 and 2 — and
+//     then drains the queue counting every event as dropped.
+//
+// One reader at a time: the delivery goroutine of a run starts reading
+// the queue only once the previous run's goroutine has exited (a handler
+// that ignored an expired Stop may still be running), so a sync
+// subscription never runs two handler calls at once and keeps its order.
 type subscription struct {
 	bus     *EventBus
 	id      string
@@ -32,17 +44,29 @@ type subscription struct {
 	sendMu  sync.RWMutex
 	gone    bool          // guarded by sendMu
 	removed chan struct{} // closed once by unsubscribe
+	goneSet chan struct{} // closed once gone is set
 	once    sync.Once
 
 	exited   atomic.Pointer[chan struct{}] // closed when the current delivery goroutine exits
-	loopGoid atomic.Int64                  // goroutine id of the current delivery goroutine
+	life     atomic.Pointer[subLife]       // the handlers' context for the current run
 	inFlight atomic.Int64                  // handler calls running now
 }
+
+// subLife is a subscription's handler context for one run: the run's
+// lifetime plus a value naming the subscription, so that Unsubscribe
+// called with it (from the subscription's own handler) does not wait for
+// the call it is made from.
+type subLife struct {
+	run *runState
+	ctx context.Context
+}
+
+type subCtxKey struct{}
 
 func newSubscription(b *EventBus, topic string, h bus.EventHandler, async bool, buffer int) *subscription {
 	return &subscription{
 		bus: b, id: bus.NewID(), seq: subSeq.Add(1), topic: topic, async: async, handler: h,
-		queue: make(chan envelope, buffer), removed: make(chan struct{}),
+		queue: make(chan envelope, buffer), removed: make(chan struct{}), goneSet: make(chan struct{}),
 	}
 }
 
@@ -50,8 +74,10 @@ func (s *subscription) Topic() string { return s.topic }
 func (s *subscription) ID() string    { return s.id }
 func (s *subscription) IsAsync() bool { return s.async }
 
-// Cancel is Unsubscribe with a background context.
-func (s *subscription) Cancel() error { return s.unsubscribe(context.Background()) }
+// Cancel removes the subscription at once, like Unsubscribe, but does not
+// wait for a handler call in flight: a handler may cancel its own
+// subscription. Events still queued for it are counted as dropped.
+func (s *subscription) Cancel() error { return s.unsubscribe(context.Background(), false) }
 
 func (s *subscription) isRemoved() bool {
 	select {
@@ -62,33 +88,42 @@ func (s *subscription) isRemoved() bool {
 	}
 }
 
-func (s *subscription) unsubscribe(ctx context.Context) error {
+// lifeCtx returns the handlers' context for run r.
+func (s *subscription) lifeCtx(r *runState) context.Context {
+	if l := s.life.Load(); l != nil && l.run == r {
+		return l.ctx
+	}
+	return r.life
+}
+
+// unsubscribe removes s; with wait, it then waits (bounded by
+// UnsubscribeWait and ctx) for the delivery goroutine and any handler call
+// in flight, unless ctx is the subscription's own handler context.
+func (s *subscription) unsubscribe(ctx context.Context, wait bool) error {
 	first := false
 	s.once.Do(func() {
 		first = true
 		s.bus.remove(s)
 		close(s.removed)
+		if testHookRemoved != nil {
+			testHookRemoved()
+		}
 		s.sendMu.Lock()
 		s.gone = true
 		s.sendMu.Unlock()
+		close(s.goneSet)
 	})
-	if !first {
+	if !first || !wait {
 		return nil
 	}
-	// Wait, bounded, for the delivery goroutine and any handler in flight,
-	// except for the handler call this Unsubscribe is made from (a handler
-	// cancelling its own subscription must not wait for itself).
-	self := s.calledFromOwnHandler()
-	wait := s.bus.cfg.UnsubscribeWait.Std()
-	timer := time.NewTimer(wait)
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if self, _ := ctx.Value(subCtxKey{}).(*subscription); self == s {
+		return nil // called from its own handler: do not wait for itself
+	}
+	timer := time.NewTimer(s.bus.cfg.UnsubscribeWait.Std())
 	defer timer.Stop()
-	if self == selfSyncLoop {
-		return nil
-	}
-	var own int64
-	if self == selfPoolWorker {
-		own = 1
-	}
 	if ch := s.exited.Load(); ch != nil && !s.async {
 		select {
 		case <-*ch:
@@ -98,7 +133,7 @@ func (s *subscription) unsubscribe(ctx context.Context) error {
 			return nil
 		}
 	}
-	for s.inFlight.Load() > own {
+	for s.inFlight.Load() > 0 {
 		select {
 		case <-timer.C:
 			return nil
@@ -115,10 +150,11 @@ func (s *subscription) launch(r *runState) {
 	if s.isRemoved() {
 		return
 	}
+	s.life.Store(&subLife{run: r, ctx: context.WithValue(r.life, subCtxKey{}, s)})
 	exited := make(chan struct{})
-	s.exited.Store(&exited)
+	prev := s.exited.Swap(&exited)
 	r.subsWG.Add(1)
-	go s.deliverLoop(r, exited)
+	go s.deliverLoop(r, exited, prev)
 }
 
 // enqueue offers env to the subscription according to the delivery mode.
@@ -181,29 +217,50 @@ func (s *subscription) wait(ctx context.Context, env envelope, mode string, time
 
 // deliverLoop takes events from the queue until the subscription is
 // removed (queued events are dropped, counted) or the run stops (queued
-// events are delivered first).
-func (s *subscription) deliverLoop(r *runState, exited chan struct{}) {
-	defer r.subsWG.Done()
-	defer close(exited)
-	s.loopGoid.Store(currentGoroutineID())
-	for {
+// events are delivered first; an expired Stop drops them instead). It
+// first waits for the previous run's delivery goroutine (prev) to exit.
+//
+// If a handler ends the goroutine with runtime.Goexit, a replacement
+// carries on with the same run (handle counted the call as failed).
+func (s *subscription) deliverLoop(r *runState, exited chan struct{}, prev *chan struct{}) {
+	goexited := false
+	defer func() {
+		if goexited {
+			go s.deliverLoop(r, exited, nil)
+			return
+		}
+		close(exited)
+		r.subsWG.Done()
+	}()
+	if prev != nil {
+		select {
+		case <-*prev:
+		case <-s.removed:
+			<-s.goneSet
+			s.dropQueued()
+			return
+		case <-r.abandonCh:
+			return
+		}
+	}
+	for !r.abandon.Load() {
 		select {
 		case env := <-s.queue:
-			s.dispatch(r, env)
+			s.dispatch(r, env, &goexited)
 		case <-s.removed:
-			s.sendMu.Lock() // barrier: no publisher is still enqueuing
-			s.sendMu.Unlock()
+			<-s.goneSet // barrier: no publisher can still enqueue
 			s.dropQueued()
 			return
 		case <-r.stop:
-			for {
+			for !r.abandon.Load() {
 				select {
 				case env := <-s.queue:
-					s.dispatch(r, env)
+					s.dispatch(r, env, &goexited)
 				default:
 					return
 				}
 			}
+			return
 		}
 	}
 }
@@ -220,44 +277,20 @@ func (s *subscription) dropQueued() {
 }
 
 // dispatch runs a sync handler here, or hands an async one to the pool.
-func (s *subscription) dispatch(r *runState, env envelope) {
+func (s *subscription) dispatch(r *runState, env envelope, goexited *bool) {
 	if r.abandon.Load() || s.isRemoved() {
 		s.bus.dropQueuedEvent(env)
 		return
 	}
 	if !s.async {
-		s.bus.handle(r, s, env)
+		s.bus.handle(r, s, env, goexited)
 		return
 	}
 	select {
 	case r.pool <- job{sub: s, env: env}:
 	case <-s.removed:
 		s.bus.dropQueuedEvent(env)
+	case <-r.abandonCh:
+		s.bus.dropQueuedEvent(env)
 	}
-}
-
-// Where an Unsubscribe call comes from, relative to the subscription.
-const (
-	selfNone       = iota
-	selfSyncLoop   // from the sync handler, on the subscription's delivery goroutine
-	selfPoolWorker // from the async handler, on a pool worker running it
-)
-
-func (s *subscription) calledFromOwnHandler() int {
-	g := currentGoroutineID()
-	if s.loopGoid.Load() == g && !s.async {
-		return selfSyncLoop
-	}
-	s.bus.mu.Lock()
-	r := s.bus.run
-	s.bus.mu.Unlock()
-	if r == nil {
-		return selfNone
-	}
-	for _, w := range r.workers {
-		if w.goid.Load() == g && w.current.Load() == s {
-			return selfPoolWorker
-		}
-	}
-	return selfNone
 }

@@ -158,6 +158,9 @@ func (b *EventBus) BackgroundErrors(scope broker.Scope) uint64 {
 // an error wrapping ErrUnreachable when Redis does not answer PING within
 // ctx (or 5s). Calling Start on a started bus is a no-op.
 func (b *EventBus) Start(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	if b.run.Load() != nil {
@@ -213,6 +216,9 @@ func (b *EventBus) Start(ctx context.Context) error {
 // lost (unacknowledged entries stay in Redis). Calling Stop on a stopped
 // bus is a no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	b.mu.Lock()

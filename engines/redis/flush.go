@@ -27,6 +27,9 @@ var _ bus.Flusher = (*EventBus)(nil)
 // read (so what it read is in its in-flight set) and no entry up to the
 // noted id is in flight any more.
 func (b *EventBus) Flush(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	b.gate.RLock()
 	rs := b.run.Load()
 	if rs == nil {

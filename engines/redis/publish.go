@@ -27,6 +27,9 @@ import (
 // first (the event may then still be stored); the Redis error otherwise
 // (not stored, or not known to be). Safe for concurrent use.
 func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
 		return err
 	}

@@ -92,12 +92,18 @@ func (s *subscription) addStreams(keys ...string) bool {
 // every matching stream, including streams created later. Returns
 // bus.ErrEventBusNotStarted before Start and after Stop.
 func (b *EventBus) Subscribe(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return b.subscribe(ctx, topic, handler, false)
 }
 
 // SubscribeAsync is Subscribe with up to MaxInFlight handler calls running
 // at once (out of order).
 func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus.EventHandler) (bus.Subscription, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	return b.subscribe(ctx, topic, handler, true)
 }
 
@@ -214,6 +220,9 @@ func createGroup(ctx context.Context, c *goredis.Client, key, group, start strin
 // and after Stop. A subscription of another engine is refused with
 // bus.ErrInvalidSubscriptionType itself (== holds).
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	s, ok := sub.(*subscription)
 	if !ok || s == nil || s.b != b {
 		return bus.ErrInvalidSubscriptionType

@@ -26,6 +26,17 @@ type batchState struct {
 	panics    uint64
 	skipped   uint64
 	enqueued  uint64
+
+	// base is the ring position of evs[0]; next is the head after the
+	// batch (positions below it are done once the batch is).
+	base, next uint64
+	// The dispatch cursor, so that a replacement worker can finish a
+	// batch whose handler called runtime.Goexit: the run of one topic
+	// starting at evs[runI], whose Published count is taken (inRun), the
+	// subscription subK of the run (sync ones first, then async), and
+	// the event evI of the run the next sync call starts from.
+	runI, subK, evI int
+	inRun           bool
 }
 
 func (bs *batchState) begin(s *shard) {
@@ -33,6 +44,7 @@ func (bs *batchState) begin(s *shard) {
 	bs.obs = s.eng.observer.Load()
 	bs.now = time.Time{}
 	bs.delivered, bs.failed, bs.panics, bs.skipped, bs.enqueued = 0, 0, 0, 0, 0
+	bs.runI, bs.subK, bs.evI, bs.inRun = 0, 0, 0, false
 	s.cache.refresh(s.eng.routes.Load())
 }
 
@@ -62,53 +74,99 @@ func (bs *batchState) clock() time.Time {
 	return bs.now
 }
 
-// dispatch hands the batch to the subscriptions that match each event.
+// dispatch hands the batch to the subscriptions that match each event,
+// from the cursor in bs (the batch's start unless a Goexit interrupted it).
 // Consecutive events of one topic form a run, which each sync
 // subscription handles in one go (one lock, one route lookup) and each
 // async subscription queues to the pool.
-func (s *shard) dispatch(evs []bus.Event, ctxs []context.Context) {
-	for i := 0; i < len(evs); {
+func (s *shard) dispatch() {
+	bs := &s.bs
+	evs, ctxs := bs.evs[:bs.events], bs.ctxs[:bs.events]
+	for bs.runI < len(evs) {
+		i := bs.runI
 		topic := evs[i].Topic
 		j := i + 1
 		for j < len(evs) && sameString(evs[j].Topic, topic) {
 			j++
 		}
 		r := s.cache.resolve(topic)
-		r.tc.Published.Add(uint64(j - i))
-		for _, sub := range r.sync {
-			s.runSync(sub, r.tc, evs[i:j], ctxs[i:j])
+		if !bs.inRun {
+			bs.inRun = true
+			r.tc.Published.Add(uint64(j - i))
+			for _, rs := range r.retired {
+				s.skipRetired(rs, r.tc, i, j)
+			}
 		}
-		for _, sub := range r.async {
-			s.enqueue(sub, r.tc, evs[i:j], ctxs[i:j])
+		for ; bs.subK < len(r.sync); bs.subK++ {
+			s.runSync(r.sync[bs.subK], r.tc, evs[i:j], ctxs[i:j])
 		}
-		i = j
+		for k := bs.subK - len(r.sync); k < len(r.async); k++ {
+			s.enqueue(r.async[k], r.tc, evs[i:j], ctxs[i:j])
+		}
+		bs.runI, bs.subK, bs.inRun = j, 0, false
 	}
 }
 
+// skipRetired counts as skipped the events evs[i:j] that were accepted
+// for the removed subscription rs (positions below its cutoff on this
+// shard): queued for it, never to be handled.
+func (s *shard) skipRetired(rs *subscription, tc *bus.TopicCounters, i, j int) {
+	c, ok := rs.cutoffs[s]
+	first := s.bs.base + uint64(i)
+	if !ok || c <= first {
+		return
+	}
+	n := min(uint64(j-i), c-first)
+	s.bs.skipped += n
+	tc.Dropped.Add(n)
+}
+
 // runSync calls a sync subscription's handler for each event of run, in
-// order. sub.mu makes calls one at a time across shards (a wildcard or
-// keyed subscription receives events from several shard workers) and lets
-// Unsubscribe wait for a call in flight.
+// order, from bs.evI (0 unless a Goexit interrupted the run). sub.mu makes
+// calls one at a time across shards (a wildcard or keyed subscription
+// receives events from several shard workers) and lets Unsubscribe wait
+// for a call in flight.
 //
 // The run is timed as a whole, with two clock reads, and recorded as one
 // latency observation per call at the run's mean (see latency.go). tc
-// gets the run's Delivered, Failed and skipped (Dropped) calls.
+// gets the run's Delivered, Failed and skipped (Dropped) calls. If a
+// handler calls runtime.Goexit, the deferred accounting still runs and the
+// lock is released; callRange has set up the hand-over to a new worker.
 func (s *shard) runSync(sub *subscription, tc *bus.TopicCounters, run []bus.Event, ctxs []context.Context) {
 	bs := &s.bs
+	from := bs.evI
+	bs.evI = 0
 	if !sub.active.Load() {
-		// Removed before the run: not counted as skipped in Metrics,
-		// so not as dropped per topic either.
+		// Removed after this batch resolved its routes: the events were
+		// queued for it, so their calls are skipped (counted).
+		bs.skipped += uint64(len(run) - from)
+		tc.Dropped.Add(uint64(len(run) - from))
 		return
 	}
 	life := sub.lifeCtx()
 	delivered, failed, skipped := bs.delivered, bs.failed, bs.skipped
 	sub.mu.Lock()
 	start := mono()
-	for i := 0; i < len(run); {
+	returned := false
+	defer func() {
+		if !returned { // a handler called runtime.Goexit
+			sub.mu.Unlock()
+			s.settleRun(tc, mono()-start, delivered, failed, skipped)
+		}
+	}()
+	for i := from; i < len(run); {
 		i = s.callRange(sub, life, run, ctxs, i)
 	}
 	d := mono() - start
+	returned = true
 	sub.mu.Unlock()
+	s.settleRun(tc, d, delivered, failed, skipped)
+}
+
+// settleRun records the latency and topic counters of the sync calls
+// made since the batch counters were delivered, failed and skipped.
+func (s *shard) settleRun(tc *bus.TopicCounters, d time.Duration, delivered, failed, skipped uint64) {
+	bs := &s.bs
 	if calls := bs.delivered - delivered; calls != 0 {
 		s.latency.ObserveN(d, calls)
 		tc.Delivered.Add(calls)
@@ -125,6 +183,13 @@ func (s *shard) runSync(sub *subscription, tc *bus.TopicCounters, run []bus.Even
 // which it records; it returns the index to continue from. Counters live
 // in locals during the loop: the handler call would force them back to
 // memory on every iteration otherwise.
+//
+// A handler that calls runtime.Goexit (t.FailNow, require.*) ends this
+// goroutine; nothing can stop that. The deferred function records the call
+// as a failed, panicking one (bus.ErrHandlerGoexit), points the cursor at
+// the next event and flags the shard so that the worker's exit starts a
+// replacement worker, which finishes the batch: the subscription and every
+// other one keep receiving.
 func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Event, ctxs []context.Context, start int) (next int) {
 	bs := &s.bs
 	abandoned := &s.run.abandoned
@@ -135,24 +200,34 @@ func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Eve
 	}
 	var delivered, failed uint64
 	i := start
+	returned := false
 	defer func() {
 		bs.delivered += delivered
 		bs.failed += failed
+		if returned {
+			return
+		}
+		var err *bus.PanicError
 		if r := recover(); r != nil {
-			bs.delivered++
-			bs.failed++
-			bs.panics++
-			err := &bus.PanicError{Value: r, Stack: debug.Stack()}
-			if obs != nil {
-				obs.MessageFailed(handlerCtx(ctxs[i], life), run[i], sub.id, err)
-			}
+			err = &bus.PanicError{Value: r, Stack: debug.Stack()}
 			next = i + 1
+		} else {
+			err = bus.GoexitError()
+			s.goexited = true
+			bs.evI = i + 1
+		}
+		bs.delivered++
+		bs.failed++
+		bs.panics++
+		if obs != nil {
+			obs.MessageFailed(handlerCtx(ctxs[i], life), run[i], sub.id, err)
 		}
 	}()
 	h := sub.handler
 	for ; i < len(run); i++ {
 		if !sub.active.Load() || abandoned.Load() {
 			bs.skipped += uint64(len(run) - i)
+			returned = true
 			return len(run)
 		}
 		ctx := life
@@ -170,6 +245,7 @@ func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Eve
 		}
 		delivered++
 	}
+	returned = true
 	return len(run)
 }
 

@@ -39,7 +39,7 @@ func BenchmarkDispatchOnly(b *testing.B) {
 			for i := 0; i < b.N; i += batch {
 				s.bs.begin(s)
 				s.take(0, batch)
-				s.dispatch(s.bs.evs[:batch], s.bs.ctxs[:batch])
+				s.dispatch()
 				s.bs.end(s)
 			}
 		})

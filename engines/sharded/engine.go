@@ -37,6 +37,7 @@ type EventBus struct {
 	mu         sync.Mutex
 	run        *runState
 	subs       map[string]*subscription
+	retired    []*subscription   // removed with events queued (see retireLocked)
 	topics     bus.TopicRegistry // subscriptions per pattern (Topics, SubscriberCount)
 	nextSeq    uint64
 	shardCount int
@@ -73,7 +74,7 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 		subs:       map[string]*subscription{},
 		shardCount: cfg.Shards,
 	}
-	b.routes.Store(buildRoutes(nil))
+	b.routes.Store(buildRoutes(nil, nil))
 	b.stats.live = map[*shard]struct{}{}
 	b.stats.topics.Limit = cfg.TopicLimit
 	return b, nil
@@ -186,6 +187,10 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	r.cancel()
 	b.mu.Lock()
 	b.run = nil
+	if b.retired != nil { // every queued event was delivered, skipped or stranded
+		b.retired = nil
+		b.routes.Store(buildRoutes(b.subs, nil))
+	}
 	b.mu.Unlock()
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
 )
@@ -42,31 +43,69 @@ func newPool(b *EventBus, r *runState) *pool {
 }
 
 func (p *pool) work() {
-	defer p.wg.Done()
+	goexited := false
+	defer func() {
+		if goexited {
+			// A handler called runtime.Goexit: this goroutine ends, a
+			// replacement takes its place (and its WaitGroup count).
+			go p.work()
+			return
+		}
+		p.wg.Done()
+	}()
 	for j := range p.q {
-		p.handle(&j)
+		p.handle(&j, &goexited)
 		p.completed.Add(1)
 		p.progress.broadcast()
 	}
 }
 
-func (p *pool) handle(j *asyncJob) {
+// handle runs one job. If the handler calls runtime.Goexit, the deferred
+// function records the call as a failed, panicking one
+// (bus.ErrHandlerGoexit), completes the job and sets *goexited so that
+// work starts a replacement worker.
+func (p *pool) handle(j *asyncJob, goexited *bool) {
 	sub := j.sub
 	sub.inflight.Add(1)
-	defer sub.inflight.Add(-1)
 	t := &p.eng.async
+	var (
+		returned bool
+		ctx      context.Context
+		obs      *bus.Observers
+		start    time.Duration
+	)
+	defer func() {
+		sub.inflight.Add(-1)
+		if returned {
+			return
+		}
+		t.latency.Observe(mono() - start)
+		t.delivered.Add(1)
+		t.failed.Add(1)
+		t.panics.Add(1)
+		j.tc.Delivered.Add(1)
+		j.tc.Failed.Add(1)
+		if obs != nil {
+			obs.Observer.MessageFailed(ctx, j.ev, sub.id, bus.GoexitError())
+		}
+		*goexited = true
+		p.completed.Add(1)
+		p.progress.broadcast()
+	}()
 	if !sub.active.Load() || p.run.abandoned.Load() {
+		returned = true
 		t.skipped.Add(1)
 		j.tc.Dropped.Add(1)
 		return
 	}
-	ctx := handlerCtx(j.ctx, sub.lifeCtx())
-	obs := p.eng.observer.Load()
+	ctx = handlerCtx(j.ctx, sub.lifeCtx())
+	obs = p.eng.observer.Load()
 	if obs != nil && obs.Message != nil {
 		obs.Message.MessageReceived(ctx, j.ev, sub.id)
 	}
-	start := mono()
+	start = mono()
 	err := callAsync(sub.handler, ctx, j.ev)
+	returned = true
 	t.latency.Observe(mono() - start)
 	t.delivered.Add(1)
 	j.tc.Delivered.Add(1)

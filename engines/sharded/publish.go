@@ -215,10 +215,13 @@ func (s *shard) evictOne() {
 // nothing is published.
 //
 // It returns how many events were accepted. On a refusal (full ring in a
-// dropping mode, ctx done while blocked) it keeps publishing the events of
-// other shards and returns the count with an error wrapping the first
-// cause; the refused events of a shard are always a suffix of that
-// shard's share of the batch.
+// dropping mode, ctx done while blocked, the engine stopped) it keeps
+// publishing the events of other shards and returns the count with an
+// error wrapping the first cause. The accepted events of a shard are
+// always exactly a prefix of that shard's share of the batch (in batch
+// order), also across Stop, Start and Resize; so when every event of the
+// batch has one partition key (or there is one shard), the accepted events
+// are events[:n] and a retry of events[n:] neither loses nor duplicates.
 func (b *EventBus) PublishBatch(ctx context.Context, events []bus.Event) (int, error) {
 	for i := range events {
 		if err := bus.ValidatePublishTopic(events[i].Topic); err != nil {
@@ -298,29 +301,24 @@ type scratch struct {
 var scratchPool = sync.Pool{New: func() any { return &scratch{} }}
 
 // publishEach publishes events (or events[group[i]]) one by one with
-// Publish; used for the rest of a batch whose ring was sealed by a resize.
-// It returns how many were accepted and the first error.
+// Publish; used for the rest of a batch whose ring was sealed by a resize
+// or a Stop. It stops at the first refusal, so that what it accepted is a
+// prefix: it returns how many were accepted and the refusal.
 func (b *EventBus) publishEach(ctx context.Context, events []bus.Event, group []int32) (int, error) {
-	n := 0
-	var first error
-	one := func(e *bus.Event) {
-		if err := b.Publish(ctx, *e); err != nil {
-			if first == nil {
-				first = err
-			}
-			return
-		}
-		n++
-	}
 	if group == nil {
 		for i := range events {
-			one(&events[i])
+			if err := b.Publish(ctx, events[i]); err != nil {
+				return i, err
+			}
+		}
+		return len(events), nil
+	}
+	for n, i := range group {
+		if err := b.Publish(ctx, events[i]); err != nil {
+			return n, err
 		}
 	}
-	for _, i := range group {
-		one(&events[i])
-	}
-	return n, first
+	return len(group), nil
 }
 
 // publishRun publishes events (all of them, or events[group[i]] in order

@@ -12,6 +12,10 @@ import (
 type routeTable struct {
 	exact    map[string][]*subscription // literal topic → subscriptions
 	patterns []*subscription            // wildcard subscriptions
+	// retired are subscriptions removed while events accepted for them
+	// were still queued: the workers count those events as skipped
+	// (see subscription.cutoffs).
+	retired []*subscription
 }
 
 // resolved lists the subscriptions matching one topic, in subscription
@@ -19,14 +23,17 @@ type routeTable struct {
 type resolved struct {
 	sync  []*subscription
 	async []*subscription
+	// retired are the removed subscriptions matching the topic whose
+	// queued events are counted as skipped.
+	retired []*subscription
 	// tc are the topic's TopicStats counters, looked up once per
 	// resolution so that the worker counts a whole run with one atomic
 	// add per counter and never looks the topic up per event.
 	tc *bus.TopicCounters
 }
 
-func buildRoutes(subs map[string]*subscription) *routeTable {
-	t := &routeTable{exact: map[string][]*subscription{}}
+func buildRoutes(subs map[string]*subscription, retired []*subscription) *routeTable {
+	t := &routeTable{exact: map[string][]*subscription{}, retired: retired}
 	for _, s := range subs {
 		if bus.IsPattern(s.topic) {
 			t.patterns = append(t.patterns, s)
@@ -55,6 +62,11 @@ func (t *routeTable) resolve(topic string) *resolved {
 		return 0
 	})
 	r := &resolved{}
+	for _, s := range t.retired {
+		if bus.MatchTopic(s.topic, topic) {
+			r.retired = append(r.retired, s)
+		}
+	}
 	for _, s := range all {
 		if s.async {
 			r.async = append(r.async, s)

@@ -61,6 +61,10 @@ type shard struct {
 	// Owned by the worker goroutine.
 	cache routeCache
 	bs    batchState
+	// goexited is set by callRange when a sync handler called
+	// runtime.Goexit: the worker goroutine is ending and must hand the
+	// shard to a replacement (workerExit).
+	goexited bool
 }
 
 func newShard(b *EventBus, r *runState, set *shardSet, id int) *shard {

@@ -2,6 +2,7 @@ package sharded
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,12 @@ type subscription struct {
 	// that Unsubscribe called from its own handler does not wait for
 	// itself.
 	life atomic.Pointer[context.Context]
+	// cutoffs, set once when the subscription is removed while running
+	// (before it is published in a routeTable's retired list), holds per
+	// shard the ring tail at that moment: the events below it were
+	// accepted while the subscription was there, and those a worker takes
+	// after the removal are counted as skipped for it.
+	cutoffs map[*shard]uint64
 }
 
 type subCtxKey struct{}
@@ -46,8 +53,14 @@ func (s *subscription) ID() string { return s.id }
 // IsAsync reports whether the handler runs on the async worker pool.
 func (s *subscription) IsAsync() bool { return s.async }
 
-// Cancel unsubscribes; see EventBus.Unsubscribe.
-func (s *subscription) Cancel() error { return s.bus.Unsubscribe(context.Background(), s) }
+// Cancel removes the subscription at once, like EventBus.Unsubscribe, but
+// does not wait for a handler call in flight, so a handler may cancel its
+// own subscription. Events still queued for it are counted as skipped
+// (Metrics.Skipped; dropped in EngineStats and Stats).
+func (s *subscription) Cancel() error {
+	s.bus.remove(s)
+	return nil
+}
 
 // Subscribe registers a handler called for every event whose topic
 // matches the pattern (see bus.MatchTopic), one call at a time, in
@@ -80,7 +93,7 @@ func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool)
 	s.setLife(b.run.life)
 	b.subs[s.id] = s
 	first := b.topics.Add(topic)
-	b.routes.Store(buildRoutes(b.subs))
+	b.routes.Store(buildRoutes(b.subs, b.retired))
 	b.mu.Unlock()
 	if first {
 		b.observer.TopicCreated(topic)
@@ -90,9 +103,12 @@ func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool)
 
 // Unsubscribe removes the subscription at once: Topics and
 // SubscriberCount stop counting it and no handler call starts after it
-// returns. It then waits, up to Config.UnsubscribeWait or ctx, for a call
-// in flight — unless ctx is the subscription's own handler context
-// (a handler unsubscribing itself). Unsubscribing twice, or while stopped,
+// returns. Events accepted while it was subscribed and not yet handled
+// are counted as skipped (Metrics.Skipped; Dropped in EngineStats, Stats
+// and TopicStats). It then waits, up to Config.UnsubscribeWait or ctx, for
+// a call in flight — unless ctx is the subscription's own handler context
+// (a handler unsubscribing itself; Cancel never waits). A nil ctx is
+// context.Background(). Unsubscribing twice, or while stopped,
 // returns nil; a subscription of another engine is refused with
 // bus.ErrInvalidSubscriptionType itself (== holds) and left untouched.
 func (b *EventBus) Unsubscribe(ctx context.Context, sub bus.Subscription) error {
@@ -123,12 +139,43 @@ func (b *EventBus) remove(s *subscription) bool {
 	s.active.Store(false)
 	delete(b.subs, s.id)
 	last := b.topics.Remove(s.topic)
-	b.routes.Store(buildRoutes(b.subs))
+	b.retireLocked(s)
+	b.routes.Store(buildRoutes(b.subs, b.retired))
 	b.mu.Unlock()
 	if last {
 		b.observer.TopicDeleted(s.topic)
 	}
 	return true
+}
+
+// retireLocked records, for a subscription being removed from a running
+// engine, the ring tail of every shard that still holds events (its
+// cutoffs), and keeps it in b.retired until the workers are past them, so
+// that the events accepted for it and not yet handled are counted as
+// skipped instead of vanishing. Subscriptions whose cutoffs were all
+// passed are pruned. b.mu must be held.
+func (b *EventBus) retireLocked(s *subscription) {
+	b.retired = slices.DeleteFunc(b.retired, func(x *subscription) bool {
+		for sh, c := range x.cutoffs {
+			if !sh.exited.Load() && sh.done.Load() < c {
+				return false
+			}
+		}
+		return true
+	})
+	if b.run == nil {
+		return
+	}
+	cut := map[*shard]uint64{}
+	for _, sh := range b.run.shards {
+		if t, _ := sh.finalTail(); !sh.exited.Load() && sh.done.Load() < t {
+			cut[sh] = t
+		}
+	}
+	if len(cut) > 0 {
+		s.cutoffs = cut
+		b.retired = append(b.retired, s)
+	}
 }
 
 // waitIdle waits, up to bound or ctx, until no handler call of s runs.

@@ -10,7 +10,7 @@ import (
 // empty (or the run is abandoned by an expired Stop). Started by newSet;
 // owned by the run's workers WaitGroup.
 func (s *shard) work() {
-	defer s.exit()
+	defer s.workerExit()
 	if rel := s.set.release; rel != nil {
 		select {
 		case <-rel:
@@ -19,7 +19,34 @@ func (s *shard) work() {
 			return
 		}
 	}
-	h := s.head.Load()
+	s.loop(s.head.Load())
+}
+
+// resume is a replacement worker goroutine: a sync handler ended the
+// previous one with runtime.Goexit (t.FailNow, require.*). It finishes the
+// interrupted batch from where the handler stopped (bs's cursor), then
+// carries on as work does, owning the same WaitGroup count.
+func (s *shard) resume() {
+	defer s.workerExit()
+	s.finishBatch()
+	s.loop(s.bs.next)
+}
+
+// workerExit runs as a worker goroutine returns. If a handler's
+// runtime.Goexit is what ends it, the shard is not done: a replacement
+// worker takes over (the Goexit was counted as a failed call by
+// callRange). Otherwise the shard exits.
+func (s *shard) workerExit() {
+	if s.goexited {
+		s.goexited = false
+		go s.resume()
+		return
+	}
+	s.exit()
+}
+
+// loop is the worker's main loop from head h.
+func (s *shard) loop(h uint64) {
 	for {
 		if s.run.abandoned.Load() {
 			s.strand(h)
@@ -43,11 +70,18 @@ func (s *shard) work() {
 		}
 		s.bs.begin(s)
 		h = s.take(h, n)
-		s.dispatch(s.bs.evs[:s.bs.events], s.bs.ctxs[:s.bs.events])
-		s.bs.end(s) // counters first: whoever sees done sees them too
-		s.done.Store(h)
-		s.progress.broadcast()
+		s.finishBatch()
 	}
+}
+
+// finishBatch dispatches the taken batch (from bs's cursor: the start,
+// or where a Goexit interrupted it), publishes its counters, then marks
+// its positions done.
+func (s *shard) finishBatch() {
+	s.dispatch()
+	s.bs.end(s) // counters first: whoever sees done sees them too
+	s.done.Store(s.bs.next)
+	s.progress.broadcast()
 }
 
 // ready counts the consecutive published positions from h, up to
@@ -117,7 +151,9 @@ func (s *shard) take(h uint64, n int) uint64 {
 		}
 	}
 	bs.events = n
+	bs.base = h
 	h += uint64(n)
+	bs.next = h
 	s.head.Store(h)
 	return h
 }

@@ -51,6 +51,9 @@ type Mailbox struct {
 	life    context.Context // cancelled only when a Stop deadline expires
 	cancel  context.CancelFunc
 	subs    map[string]*mailboxSub
+	// leaving holds the goroutines of subscriptions removed during this
+	// run: a handler call they still run is waited for by Stop.
+	leaving []chan struct{}
 
 	published, delivered, dropped, failed, panics atomic.Uint64
 }
@@ -128,6 +131,9 @@ func (m *Mailbox) Start(ctx context.Context) error {
 
 // Stop stops accepting events and delivers what the mailboxes hold.
 func (m *Mailbox) Stop(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	m.mu.Lock()
 	if !m.running {
 		m.mu.Unlock()
@@ -135,7 +141,7 @@ func (m *Mailbox) Stop(ctx context.Context) error {
 	}
 	m.running = false
 	subs := m.snapshot()
-	dones := make([]chan struct{}, len(subs))
+	dones := make([]chan struct{}, len(subs), len(subs)+len(m.leaving))
 	for i, s := range subs {
 		s.mu.Lock()
 		dones[i] = s.done
@@ -143,6 +149,8 @@ func (m *Mailbox) Stop(ctx context.Context) error {
 		s.wake.Broadcast()
 		s.mu.Unlock()
 	}
+	dones = append(dones, m.leaving...)
+	m.leaving = nil
 	cancel := m.cancel
 	m.mu.Unlock()
 	defer cancel()
@@ -202,6 +210,9 @@ func (m *Mailbox) Publish(ctx context.Context, event bus.Event) error {
 // marker behind those events in every mailbox and waits for the markers.
 // The module's Flush and its drain at shutdown (PreStop) use it.
 func (m *Mailbox) Flush(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	m.mu.RLock()
 	var markers []chan struct{}
 	if m.running {
@@ -250,12 +261,21 @@ func (m *Mailbox) subscribe(topic string, handler bus.EventHandler, async bool) 
 
 // Unsubscribe removes a subscription at once; events still in its mailbox
 // are counted as dropped. It waits (up to a second) for a handler call in
-// flight. Unsubscribing twice, or after Stop, is fine; a subscription of
-// another engine is refused.
+// flight; Cancel does not, so a handler may cancel its own subscription
+// (Stop waits for that call either way). Unsubscribing twice, or after
+// Stop, is fine; a subscription of another engine is refused. A nil ctx
+// is context.Background(), as in every method.
 func (m *Mailbox) Unsubscribe(ctx context.Context, subscription bus.Subscription) error {
 	s, ok := subscription.(*mailboxSub)
 	if !ok || s.m != m {
 		return bus.ErrInvalidSubscriptionType
+	}
+	return m.unsubscribe(ctx, s, true)
+}
+
+func (m *Mailbox) unsubscribe(ctx context.Context, s *mailboxSub, wait bool) error {
+	if ctx == nil {
+		ctx = context.Background()
 	}
 	m.mu.Lock()
 	_, present := m.subs[s.id]
@@ -271,6 +291,21 @@ func (m *Mailbox) Unsubscribe(ctx context.Context, subscription bus.Subscription
 	s.wake.Broadcast()
 	s.mu.Unlock()
 	if done != nil {
+		m.mu.Lock()
+		if m.running {
+			m.leaving = slices.DeleteFunc(m.leaving, func(ch chan struct{}) bool {
+				select {
+				case <-ch:
+					return true // exited already
+				default:
+					return false
+				}
+			})
+			m.leaving = append(m.leaving, done)
+		}
+		m.mu.Unlock()
+	}
+	if done != nil && wait {
 		select {
 		case <-done:
 		case <-ctx.Done():
@@ -333,7 +368,7 @@ func (m *Mailbox) snapshot() []*mailboxSub {
 func (s *mailboxSub) Topic() string { return s.topic }
 func (s *mailboxSub) ID() string    { return s.id }
 func (s *mailboxSub) IsAsync() bool { return s.async }
-func (s *mailboxSub) Cancel() error { return s.m.Unsubscribe(context.Background(), s) }
+func (s *mailboxSub) Cancel() error { return s.m.unsubscribe(context.Background(), s, false) }
 
 // signal changes the subscription's state under its lock and wakes its
 // goroutine.
