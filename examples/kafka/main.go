@@ -36,8 +36,8 @@ import (
 var configYAML []byte
 
 // order is the payload. Kafka carries it as JSON, so handlers receive the
-// decoded JSON (a map[string]any); broker.DecodePayload turns it back into
-// an order.
+// decoded JSON (a map[string]any); eventbus.PayloadAs turns it back into
+// an order (and returns an order as is on the in-process engines).
 type order struct {
 	ID       int     `json:"id"`
 	Customer string  `json:"customer"`
@@ -107,7 +107,7 @@ func run(brokers string) error {
 	// Subscribe returns once the consumer group's start offsets are
 	// committed: every order published afterwards is delivered.
 	_, err = bus.Subscribe(ctx, "order.placed", func(ctx context.Context, e eventbus.Event) error {
-		o, err := broker.DecodePayload[order](e)
+		o, err := eventbus.PayloadAs[order](e)
 		if err != nil {
 			return err // retried, then dead-lettered
 		}
