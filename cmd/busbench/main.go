@@ -4,6 +4,7 @@
 //
 //	go run ./cmd/busbench                 # 5 rounds, ~0.3 s per case, latency at 10k/100k/1M events/s
 //	go run ./cmd/busbench -rounds 7 -latency=false
+//	go run ./cmd/busbench -idlecpu -rounds 3   # CPU and latency at 100, 1k, 10k events/s per spinWindow
 //
 // Every figure is a median over rounds; ratios are medians of per-round
 // ratios against the channel measured in the same round, because on a
@@ -72,7 +73,28 @@ func main() {
 	latDur := flag.Duration("latdur", time.Second, "duration of one latency run")
 	latRuns := flag.Int("latruns", 3, "latency runs per rate")
 	ringList := flag.String("rings", "", "comma-separated ring sizes: add sharded cases with these RingSize values")
+	idle := flag.Bool("idlecpu", false, "measure instead the CPU the sharded engine uses at low rates, per spinWindow (see idlecpu.go)")
+	idleDur := flag.Duration("idledur", 2*time.Second, "with -idlecpu: duration of one run")
+	idleRates := flag.String("idlerates", "100,1000,10000", "with -idlecpu: comma-separated rates, events/s")
+	idleWindows := flag.String("idlewindows", "50us,20us,5us,-1ns", "with -idlecpu: comma-separated spinWindow values (negative: park at once)")
 	flag.Parse()
+	if *idle {
+		var rates []int
+		for _, f := range strings.Split(*idleRates, ",") {
+			var r int
+			_, err := fmt.Sscan(strings.TrimSpace(f), &r)
+			check(err)
+			rates = append(rates, r)
+		}
+		var windows []time.Duration
+		for _, f := range strings.Split(*idleWindows, ",") {
+			w, err := time.ParseDuration(strings.TrimSpace(f))
+			check(err)
+			windows = append(windows, w)
+		}
+		idleCPU(rates, windows, *idleDur, *rounds)
+		return
+	}
 
 	var rings []int
 	for _, f := range strings.Split(*ringList, ",") {
