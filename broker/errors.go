@@ -32,6 +32,10 @@ var (
 	// ErrNoDelivery is returned by Ack when ctx is not a handler context
 	// of a broker engine.
 	ErrNoDelivery = errors.New("context carries no broker delivery")
+
+	// ErrPayloadDecode is wrapped by DecodePayload (and eventbus.PayloadAs)
+	// when an event's payload cannot be turned into the requested type.
+	ErrPayloadDecode = errors.New("payload does not decode into the requested type")
 )
 
 // PayloadSizeError reports an event whose encoded data exceeds the limit.

@@ -18,7 +18,8 @@ func TestMultiEngineRoutesUsersInProcessAndOrdersThroughRedis(t *testing.T) {
 		"route: user.created  -> inproc",
 		"route: order.placed  -> durable",
 		"route: invoice.sent  -> inproc",
-		"handled order.placed on durable payload=map[customer:ada order:1]",
+		"handled user.created on inproc  {Name:ada}",
+		"handled order.placed on durable {ID:1 Customer:ada}",
 		"engine durable handled 3 events",
 		"engine inproc  handled 3 events",
 	} {

@@ -30,7 +30,7 @@ import (
 	"time"
 )
 
-// Watermill's published Kafka figures (performance-anchors.md §1.2).
+// Watermill's published Kafka figures (ThreeDotsLabs/watermill-benchmark: 16 CPUs, real Kafka).
 const (
 	watermillPublish   = 44090.0
 	watermillSubscribe = 108285.0
@@ -124,7 +124,7 @@ func main() {
 		slices.Sort(allocs)
 		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.1f |\n", sc.name, median(rates), rates[0], rates[len(rates)-1], median(allocs))
 	}
-	fmt.Printf("\nAnchors: Watermill Kafka %.0f publish / %.0f subscribe msg/s (16 CPUs, real Kafka).\n", watermillPublish, watermillSubscribe)
+	fmt.Printf("\nFor comparison: Watermill Kafka %.0f publish / %.0f subscribe msg/s (published figures: 16 CPUs, real Kafka).\n", watermillPublish, watermillSubscribe)
 	printRatios(results, counts)
 }
 

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"strings"
 
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/switchyard-go/eventbus/internal/devkafka"
 )
 
 // The broker runs in a child process (this binary with -serve), so that
@@ -18,7 +18,7 @@ import (
 // serve runs a one-broker kfake cluster on 127.0.0.1, prints its address
 // and lives until stdin is closed.
 func serve() {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(8))
+	c, err := devkafka.Start(devkafka.Options{Partitions: 8})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kafkabench -serve:", err)
 		os.Exit(1)

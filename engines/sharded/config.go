@@ -87,7 +87,7 @@ type Config struct {
 	// ~50-100 µs to wake on a VM, so a window longer than the gap between
 	// events keeps latency under a microsecond; the price is CPU: after
 	// each burst the worker spins for up to the window, so at 10k events/s
-	// it keeps about half a core busy, at 1k/s about 5%. Negative disables
+	// it keeps up to half a core busy, at 1k/s up to 5%. Negative disables
 	// spinning (park at once: lowest CPU, ~50-100 µs latency).
 	// Default: 50µs.
 	SpinWindow bus.Duration `json:"spinWindow"`

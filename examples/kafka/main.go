@@ -3,9 +3,11 @@
 // the handler that got it, and the dead letter of an order the handler
 // refused.
 //
-// It needs a Kafka broker it can reach (it does not start one):
+// It needs a Kafka broker it can reach (it does not start one). Without
+// one, start a throwaway in-memory broker and pass the address it prints:
 //
-//	go run ./examples/kafka -brokers 127.0.0.1:9092
+//	go run ./cmd/devbroker kafka          # kafka (kfake, in memory) listening on 127.0.0.1:PORT
+//	go run ./examples/kafka -brokers 127.0.0.1:PORT
 //
 // The brokers can also come from EVENTBUS_EXTERNAL_BROKER_URL
 // ("kafka://host:9092,host:9093"); the default is 127.0.0.1:9092.
@@ -36,8 +38,8 @@ import (
 var configYAML []byte
 
 // order is the payload. Kafka carries it as JSON, so handlers receive the
-// decoded JSON (a map[string]any); broker.DecodePayload turns it back into
-// an order.
+// decoded JSON (a map[string]any); eventbus.PayloadAs turns it back into
+// an order (and returns an order as is on the in-process engines).
 type order struct {
 	ID       int     `json:"id"`
 	Customer string  `json:"customer"`
@@ -54,7 +56,8 @@ func main() {
 	if err := run(*brokers); err != nil {
 		fmt.Fprintln(os.Stderr, "kafka example:", err)
 		if errors.Is(err, kafka.ErrBrokersUnreachable) {
-			fmt.Fprintf(os.Stderr, "\nno Kafka broker answered at %s: start one, then pass its address with -brokers.\n", *brokers)
+			fmt.Fprintf(os.Stderr, "\nno Kafka broker answered at %s: start one, then pass its address with -brokers.\n"+
+				"For a throwaway local one: go run ./cmd/devbroker kafka (it prints the address).\n", *brokers)
 		}
 		os.Exit(1)
 	}
@@ -107,7 +110,7 @@ func run(brokers string) error {
 	// Subscribe returns once the consumer group's start offsets are
 	// committed: every order published afterwards is delivered.
 	_, err = bus.Subscribe(ctx, "order.placed", func(ctx context.Context, e eventbus.Event) error {
-		o, err := broker.DecodePayload[order](e)
+		o, err := eventbus.PayloadAs[order](e)
 		if err != nil {
 			return err // retried, then dead-lettered
 		}

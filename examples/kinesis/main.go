@@ -101,7 +101,7 @@ func run(endpoint string) error {
 	// A wildcard subscription: the topics sensor.temperature and
 	// sensor.pressure travel in the same stream.
 	_, err = bus.Subscribe(ctx, "sensor.*", func(ctx context.Context, e eventbus.Event) error {
-		r, err := broker.DecodePayload[reading](e) // JSON on the wire: decode it back
+		r, err := eventbus.PayloadAs[reading](e) // JSON on the wire: decode it back
 		if err != nil {
 			return err
 		}

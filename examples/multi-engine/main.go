@@ -35,6 +35,17 @@ import (
 //go:embed config.yaml
 var configYAML []byte
 
+// user and order are the payloads. Redis carries order events as JSON
+// (the json tags name the fields on the wire).
+type user struct {
+	Name string `json:"name"`
+}
+
+type order struct {
+	ID       int    `json:"id"`
+	Customer string `json:"customer"`
+}
+
 func main() {
 	defaultURL := os.Getenv("EVENTBUS_EXTERNAL_BROKER_URL")
 	if defaultURL == "" {
@@ -97,28 +108,36 @@ func run(redisURL string) error {
 	defer cancel()
 	var mu sync.Mutex
 	handled := map[string]int{} // engine -> events handled
-	record := func(ctx context.Context, e eventbus.Event) error {
-		engine := router.GetEngineForTopic(e.Topic)
+	count := func(topic string) string {
+		engine := router.GetEngineForTopic(topic)
 		mu.Lock()
 		handled[engine]++
 		mu.Unlock()
-		fmt.Printf("  handled %-12s on %-7s payload=%v\n", e.Topic, engine, e.Payload)
-		return nil
+		return engine
 	}
-	// Each subscription lives on the engine its pattern routes to.
-	if _, err := bus.Subscribe(ctx, "user.*", record); err != nil {
+	// Each subscription lives on the engine its pattern routes to. The
+	// sharded engine hands handlers the published value, Redis the decoded
+	// JSON; eventbus.PayloadHandler (eventbus.PayloadAs inside) gives both
+	// handlers their own type either way, so a topic can move between
+	// engines in config.yaml without touching the handler.
+	if _, err := bus.Subscribe(ctx, "user.*", eventbus.PayloadHandler(func(_ context.Context, e eventbus.Event, u user) error {
+		fmt.Printf("  handled %-12s on %-7s %+v\n", e.Topic, count(e.Topic), u)
+		return nil
+	})); err != nil {
 		return err
 	}
-	if _, err := bus.Subscribe(ctx, "order.*", record); err != nil {
+	if _, err := bus.Subscribe(ctx, "order.*", eventbus.PayloadHandler(func(_ context.Context, e eventbus.Event, o order) error {
+		fmt.Printf("  handled %-12s on %-7s %+v\n", e.Topic, count(e.Topic), o)
+		return nil
+	})); err != nil {
 		return err
 	}
 
 	for i, name := range []string{"ada", "grace", "linus"} {
-		if err := bus.Publish(ctx, "user.created", map[string]any{"name": name}); err != nil {
+		if err := bus.Publish(ctx, "user.created", user{Name: name}); err != nil {
 			return err
 		}
-		// Redis carries the payload as JSON: the handler gets map[string]any.
-		if err := bus.Publish(ctx, "order.placed", map[string]any{"order": i + 1, "customer": name}); err != nil {
+		if err := bus.Publish(ctx, "order.placed", order{ID: i + 1, Customer: name}); err != nil {
 			return err
 		}
 	}

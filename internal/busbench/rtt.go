@@ -7,7 +7,7 @@ import (
 )
 
 // PingPongRTT measures the cache-line round trip between two spinning
-// goroutines (the anchors' "phys: cache-line ping-pong RTT"): one writes
+// goroutines (a "cache-line ping-pong RTT" measurement): one writes
 // an odd value and waits for the next even one, the other answers. With
 // fewer than two Ps it returns 0.
 func PingPongRTT(rounds int) time.Duration {

@@ -168,7 +168,7 @@ func Sharded(cfg sharded.Config, w Workload) Runner {
 }
 
 // Memory runs w against the memory engine in block mode with a
-// 1024-event subscription buffer (the anchors' "buf1024" setting).
+// 1024-event subscription buffer ("buf1024").
 func Memory(w Workload) Runner {
 	return Engine(func() (bus.EventBus, error) {
 		return memory.NewEventBus(memory.Config{DeliveryMode: memory.DeliveryBlock, DefaultEventBufferSize: 1024})

@@ -8,7 +8,7 @@ import (
 	"strings"
 )
 
-// results is what the dashboard plots. It is read from (and written as)
+// results is what the chart plots. It is read from (and written as)
 // the text tables cmd/busbench prints, so the picture can be drawn from
 // either program's output:
 //

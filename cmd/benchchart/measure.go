@@ -27,7 +27,7 @@ type measureConfig struct {
 // from P producers to S subscribers, and publish→handler latency at paced
 // rates. Every figure is a median over rounds or runs.
 func measure(cfg measureConfig) (*results, error) {
-	r := &results{header: fmt.Sprintf("dashboard -measure: memory engine, %s %s/%s GOMAXPROCS=%d NumCPU=%d, %d rounds%s",
+	r := &results{header: fmt.Sprintf("benchchart -measure: memory engine, %s %s/%s GOMAXPROCS=%d NumCPU=%d, %d rounds%s",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.NumCPU(), cfg.rounds, loadavg())}
 	cases := []struct {
 		name      string

@@ -23,7 +23,19 @@ const (
 	gridColor  = "#2c3235"
 )
 
-var seriesColors = []string{"#73bf69", "#f2cc0c", "#ff780a", "#5794f2", "#b877d9"}
+// engineColors fixes the colour of every engine the benchmarks know, so
+// an engine keeps its colour whichever others a run measured (a -measure
+// run has only the memory engine: it used to get the first colour, the
+// one the committed chart gives the sharded engine).
+var engineColors = map[string]string{
+	"sharded":  "#73bf69",
+	"chan1024": "#f2cc0c",
+	"memory":   "#ff780a",
+}
+
+// otherColors are given, in order of appearance, to engines not in
+// engineColors.
+var otherColors = []string{"#5794f2", "#b877d9", "#ff7383", "#8ab8ff"}
 
 type svgWriter struct {
 	b strings.Builder
@@ -59,7 +71,7 @@ func render(out io.Writer, r *results, source string) error {
 	pal := newPalette(r)
 	throughputPanel(w, r.throughput, pal, 20, 66, 470, 370)
 	latencyPanel(w, r.latency, pal, 510, 66, 470, 370)
-	w.text(20, height-12, 10, dimText, "start", "source: "+source+" · drawn by go run ./cmd/dashboard · medians; whiskers span the min and max round")
+	w.text(20, height-12, 10, dimText, "start", "source: "+source+" · drawn by go run ./cmd/benchchart · medians; whiskers span the min and max round")
 	w.f("</svg>\n")
 	_, err := io.WriteString(out, w.b.String())
 	return err
@@ -175,7 +187,9 @@ func latencyPanel(w *svgWriter, rows []latencyRow, pal palette, x, y, wd, ht flo
 		w.text(lx+26, y+75, 11, textColor, "start", s.name)
 		lx += 40 + textWidth(s.name, 11)
 	}
-	for _, e := range engines {
+	// Draw the sharded engine last: its p50 sits in the same band as the
+	// others' at low rates, and lines drawn later cover earlier ones.
+	for _, e := range drawOrder(engines) {
 		color := pal.of(e)
 		var mine []latencyRow
 		for _, r := range rows {
@@ -215,10 +229,17 @@ type palette map[string]string
 
 func newPalette(r *results) palette {
 	p := palette{}
+	others := 0
 	add := func(e string) {
-		if _, ok := p[e]; !ok {
-			p[e] = seriesColors[len(p)%len(seriesColors)]
+		if _, ok := p[e]; ok {
+			return
 		}
+		if c, ok := engineColors[e]; ok {
+			p[e] = c
+			return
+		}
+		p[e] = otherColors[others%len(otherColors)]
+		others++
 	}
 	for _, l := range r.latency {
 		add(l.engine)
@@ -233,7 +254,22 @@ func (p palette) of(engine string) string {
 	if c, ok := p[engine]; ok {
 		return c
 	}
-	return seriesColors[0]
+	return otherColors[0]
+}
+
+// drawOrder returns engines with "sharded" moved to the end, so that its
+// lines are drawn on top of the others.
+func drawOrder(engines []string) []string {
+	out := make([]string, 0, len(engines))
+	for _, e := range engines {
+		if e != "sharded" {
+			out = append(out, e)
+		}
+	}
+	if slices.Contains(engines, "sharded") {
+		out = append(out, "sharded")
+	}
+	return out
 }
 
 func engineOf(caseName string) string {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // busbenchSample is the layout cmd/busbench prints (tabwriter, right
-// aligned, names with spaces, more columns than the dashboard uses).
+// aligned, names with spaces, more columns than the chart uses).
 const busbenchSample = `busbench: go1.26.8 linux/amd64 GOMAXPROCS=2 NumCPU=2, 5 rounds, ~300ms per case
 
 cache-line ping-pong RTT: median 120 ns (min 110, max 140)
@@ -135,5 +136,59 @@ func wellFormed(t *testing.T, doc []byte) {
 		if err != nil {
 			t.Fatalf("SVG is not well-formed XML: %v", err)
 		}
+	}
+}
+
+// legendColors maps each engine in an SVG's latency legend to its colour
+// (a 10×10 swatch followed by the engine's name).
+func legendColors(t *testing.T, svg []byte) map[string]string {
+	t.Helper()
+	re := regexp.MustCompile(`<rect [^>]*width="10.0" height="10.0" fill="(#[0-9a-f]+)"/>\n<text [^>]*>([^<]+)</text>`)
+	out := map[string]string{}
+	for _, m := range re.FindAllSubmatch(svg, -1) {
+		out[string(m[2])] = string(m[1])
+	}
+	return out
+}
+
+func TestMeasureModeColoursTheMemoryEngineAsTheCommittedChartDoes(t *testing.T) {
+	committed, err := os.ReadFile("../../docs/benchchart.svg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := legendColors(t, committed)
+	if want["memory"] == "" || want["sharded"] == "" {
+		t.Fatalf("committed chart legend: %v", want)
+	}
+	out := filepath.Join(t.TempDir(), "chart.svg")
+	mc := measureConfig{rounds: 1, perCase: 5 * time.Millisecond, latDur: 20 * time.Millisecond}
+	if err := run("", true, "", out, mc, "2000"); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := legendColors(t, svg)["memory"]; got != want["memory"] {
+		t.Errorf("memory engine drawn in %s, the committed chart draws it in %s (sharded: %s)", got, want["memory"], want["sharded"])
+	}
+}
+
+func TestShardedLatencyLinesAreDrawnOverTheOthers(t *testing.T) {
+	r, err := parse(strings.NewReader(busbenchSample)) // sharded is the first latency row
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := render(&buf, r, "sample"); err != nil {
+		t.Fatal(err)
+	}
+	pal := legendColors(t, buf.Bytes())
+	lines := regexp.MustCompile(`<polyline [^>]*stroke="(#[0-9a-f]+)"`).FindAllSubmatch(buf.Bytes(), -1)
+	if len(lines) == 0 {
+		t.Fatal("no latency lines")
+	}
+	if last := string(lines[len(lines)-1][1]); last != pal["sharded"] {
+		t.Errorf("the last line drawn is %s, want the sharded engine's %s (legend %v)", last, pal["sharded"], pal)
 	}
 }

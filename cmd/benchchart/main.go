@@ -1,10 +1,10 @@
-// Command dashboard draws docs/dashboard.svg: a dashboard-style picture of
+// Command benchchart draws docs/benchchart.svg: a chart of
 // the event bus's throughput and publish→handler latency, from benchmark
 // output.
 //
-//	go run ./cmd/dashboard -measure -data docs/dashboard.txt -out docs/dashboard.svg
-//	go run ./cmd/dashboard -in docs/dashboard.txt -out docs/dashboard.svg
-//	go run ./cmd/busbench > bench.txt && go run ./cmd/dashboard -in bench.txt -out docs/dashboard.svg
+//	go run ./cmd/benchchart -measure -data docs/benchchart.txt -out docs/benchchart.svg
+//	go run ./cmd/benchchart -in docs/benchchart.txt -out docs/benchchart.svg
+//	go run ./cmd/busbench > bench.txt && go run ./cmd/benchchart -in bench.txt -out docs/benchchart.svg
 //
 // -measure benchmarks the memory engine itself (throughput from 1 and 4
 // producers to 1 and 4 subscribers; latency at paced rates) and writes
@@ -24,17 +24,17 @@ import (
 )
 
 func main() {
-	in := flag.String("in", "", "benchmark output to draw (dashboard -measure or cmd/busbench tables)")
+	in := flag.String("in", "", "benchmark output to draw (benchchart -measure or cmd/busbench tables)")
 	doMeasure := flag.Bool("measure", false, "measure the memory engine instead of reading -in")
 	data := flag.String("data", "", "with -measure: also write the measured tables to this file")
-	out := flag.String("out", "docs/dashboard.svg", "SVG file to write")
+	out := flag.String("out", "docs/benchchart.svg", "SVG file to write")
 	rounds := flag.Int("rounds", 5, "with -measure: throughput rounds per case")
 	perCase := flag.Duration("time", 300*time.Millisecond, "with -measure: approximate duration of one case in one round")
 	latDur := flag.Duration("latdur", time.Second, "with -measure: duration of one latency run")
 	rates := flag.String("rates", "10000,100000,1000000", "with -measure: offered latency rates, events/s")
 	flag.Parse()
 	if err := run(*in, *doMeasure, *data, *out, measureConfig{rounds: *rounds, perCase: *perCase, latDur: *latDur}, *rates); err != nil {
-		fmt.Fprintln(os.Stderr, "dashboard:", err)
+		fmt.Fprintln(os.Stderr, "benchchart:", err)
 		os.Exit(1)
 	}
 }
@@ -62,7 +62,7 @@ func run(in string, doMeasure bool, data, out string, mc measureConfig, rates st
 		if r, err = measure(mc); err != nil {
 			return err
 		}
-		source = "go run ./cmd/dashboard -measure (memory engine)"
+		source = "go run ./cmd/benchchart -measure (memory engine)"
 		if data != "" {
 			var buf bytes.Buffer
 			if err := r.write(&buf); err != nil {
@@ -71,7 +71,7 @@ func run(in string, doMeasure bool, data, out string, mc measureConfig, rates st
 			if err := os.WriteFile(data, buf.Bytes(), 0o644); err != nil {
 				return err
 			}
-			source = data + ", measured by go run ./cmd/dashboard -measure (memory engine)"
+			source = data + ", measured by go run ./cmd/benchchart -measure (memory engine)"
 		}
 	default:
 		f, err := os.Open(in)
