@@ -14,7 +14,7 @@ import (
 func (c *consumer) deadLetter(dl broker.DeadLetter) bool {
 	bo := broker.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(dl.Context(context.Background()), 30*time.Second)
 		err := c.b.Publish(ctx, dl.Event)
 		cancel()
 		if err == nil {

@@ -449,7 +449,7 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 		r.settle(stream, m.ID, nil, b.dispatcher.Reject(topic, m.ID, bm.Data, err))
 		return true
 	}
-	env, err := broker.DecodeBinary(bm)
+	env, err := decodeEntry(bm)
 	if err != nil {
 		r.settle(stream, m.ID, nil, b.dispatcher.Reject(topic, m.ID, bm.Data, fmt.Errorf("entry %s of %s: %w", m.ID, stream, err)))
 		return true
