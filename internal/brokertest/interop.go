@@ -2,6 +2,7 @@ package brokertest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -9,6 +10,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/IBM/sarama"
+	"github.com/cloudevents/sdk-go/protocol/kafka_sarama/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/switchyard-go/eventbus/broker"
@@ -202,4 +206,69 @@ func CheckJSONDocument(doc []byte) string {
 		return "not valid JSON"
 	}
 	return ""
+}
+
+// The Redis engine's stream entries use the layout of the Kafka protocol
+// binding without its "ce_" prefix: one field per attribute, the data in
+// field "data" (see engines/redis/wire.go and docs/interop.md). The
+// helpers below convert between entry fields and the SDK's Kafka binding,
+// so that entries are written and read by the SDK's binding code rather
+// than by the engine's codec.
+
+// EntryFields returns ce as the fields of a Redis stream entry, written
+// by the SDK's Kafka binding in binary or structured content mode. In
+// structured mode the fields are "content-type" and "data".
+func EntryFields(ce event.Event, structured bool) ([]any, error) {
+	ctx := binding.WithForceBinary(context.Background())
+	if structured {
+		ctx = binding.WithForceStructured(context.Background())
+	}
+	var msg sarama.ProducerMessage
+	if err := kafka_sarama.WriteProducerMessage(ctx, binding.ToMessage(&ce), &msg); err != nil {
+		return nil, err
+	}
+	var fields []any
+	for _, h := range msg.Headers {
+		switch k := string(h.Key); {
+		case k == "content-type" && structured:
+			fields = append(fields, "content-type", string(h.Value))
+		case k == "content-type":
+			fields = append(fields, "datacontenttype", string(h.Value))
+		default:
+			fields = append(fields, strings.TrimPrefix(k, "ce_"), string(h.Value))
+		}
+	}
+	if msg.Value != nil {
+		data, err := msg.Value.Encode()
+		if err != nil {
+			return nil, err
+		}
+		fields = append(fields, "data", string(data))
+	}
+	return fields, nil
+}
+
+// EventFromEntry reads a Redis stream entry's fields with the SDK's Kafka
+// binding (binary mode).
+func EventFromEntry(values map[string]any) (event.Event, error) {
+	headers := map[string][]byte{}
+	var data []byte
+	var ct string
+	for k, v := range values {
+		s := fmt.Sprint(v)
+		switch k {
+		case "data":
+			data = []byte(s)
+		case "datacontenttype":
+			ct = s
+			headers["content-type"] = []byte(s)
+		default:
+			headers["ce_"+k] = []byte(s)
+		}
+	}
+	ce, err := binding.ToEvent(context.Background(), kafka_sarama.NewMessage(data, ct, headers))
+	if err != nil {
+		return event.Event{}, err
+	}
+	return *ce, nil
 }
