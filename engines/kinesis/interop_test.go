@@ -83,12 +83,12 @@ func TestInteropForeignRecords(t *testing.T) {
 		eventually(t, 20*time.Second, "every foreign event", func() bool { return rec.Count() >= len(want) })
 		evs, dels := rec.Events(), rec.Deliveries()
 		for i, e := range evs {
-			f, ok := want[dels[i].CloudEvent.ID]
+			f, ok := want[dels[i].ID]
 			if !ok {
 				t.Errorf("unexpected event (attributes %+v, topic %q)", dels[i].CloudEvent, e.Topic)
 				continue
 			}
-			delete(want, dels[i].CloudEvent.ID)
+			delete(want, dels[i].ID)
 			topic := f.Event.Subject()
 			if topic == "" {
 				topic = f.Event.Type()
