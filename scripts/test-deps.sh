@@ -3,7 +3,10 @@
 #   - redis-server (Debian package) for the Redis engine tests and the
 #     Kinesis Redis lease store;
 #   - kinesalite (npm, pinned in test/kinesis/package-lock.json) for the
-#     Kinesis engine tests.
+#     Kinesis engine tests;
+#   - the CloudEvents JavaScript SDK and ioredis (npm, pinned in
+#     test/interop/package-lock.json) for the Redis engine's interop test
+#     with a non-Go client.
 # Kafka tests need nothing: they run kfake, an in-process broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +19,7 @@ if ! command -v redis-server >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
 
-if [ -f test/kinesis/package-lock.json ] && ! command -v npm >/dev/null 2>&1; then
+if { [ -f test/kinesis/package-lock.json ] || [ -f test/interop/package-lock.json ]; } && ! command -v npm >/dev/null 2>&1; then
   echo "test-deps: installing nodejs and npm" >&2
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
@@ -25,4 +28,9 @@ fi
 if [ -f test/kinesis/package-lock.json ] && [ ! -d test/kinesis/node_modules/kinesalite ]; then
   echo "test-deps: npm ci in test/kinesis" >&2
   npm ci --no-audit --no-fund --loglevel=error --prefix test/kinesis >/dev/null
+fi
+
+if [ -f test/interop/package-lock.json ] && [ ! -d test/interop/node_modules/cloudevents ]; then
+  echo "test-deps: npm ci in test/interop" >&2
+  npm ci --no-audit --no-fund --loglevel=error --prefix test/interop >/dev/null
 fi
