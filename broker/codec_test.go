@@ -39,6 +39,8 @@ func TestExtensionNames(t *testing.T) {
 		{"X-Request-Id", "swyk0x010request010id"},
 		{"a.b:c/d e", "swyka03b04c05d06e"},
 		{"v0", "v0"},
+		{"region2", "region2"},
+		{"v0.1", "swykv00031"},
 		{"Id0", "swyk0id00"},
 		{"x-trace", "swykx01trace"},
 		{"swyfoo", "swykswyfoo"},
