@@ -104,15 +104,18 @@ func ExtensionName(key string) string {
 	if isPlain(key) {
 		return key
 	}
-	return escapedPrefix + escapeKey(key)
+	return escapeKey(key)
 }
 
 // punctuation escaped as "0" followed by a digit (see ExtensionName).
 const punctuation = "-_.:/ " // "01" … "06"
 
+// escapeKey returns escapedPrefix followed by key escaped (see
+// ExtensionName), built in one allocation for the common keys.
 func escapeKey(key string) string {
 	var b strings.Builder
-	b.Grow(len(key) + 4)
+	b.Grow(len(escapedPrefix) + len(key) + 4)
+	b.WriteString(escapedPrefix)
 	for i := 0; i < len(key); i++ {
 		c := key[i]
 		switch {
