@@ -7,6 +7,7 @@ import (
 	"mime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
@@ -112,12 +113,15 @@ func encodeData(e bus.Event) (data []byte, ct string, usedCT bool, err error) {
 	case nil:
 		return nil, "", false, nil
 	case json.RawMessage:
-		if !json.Valid(p) {
-			return nil, "", false, fmt.Errorf("topic %q: json.RawMessage payload is not valid JSON", e.Topic)
+		if !validJSON(p) {
+			return nil, "", false, fmt.Errorf("topic %q: json.RawMessage payload is not valid UTF-8 JSON", e.Topic)
 		}
 		return p, ContentTypeJSON, false, nil
 	case []byte:
 		if s, ok := e.Metadata[MetadataKeyContentType].(string); ok && s != "" {
+			if IsJSONContentType(s) && !validJSON(p) {
+				return nil, "", false, fmt.Errorf("topic %q: []byte payload with content type %q is not valid UTF-8 JSON", e.Topic, s)
+			}
 			return p, s, true, nil
 		}
 		return p, ContentTypeOctetStream, false, nil
@@ -129,6 +133,11 @@ func encodeData(e bus.Event) (data []byte, ct string, usedCT bool, err error) {
 		return b, ContentTypeJSON, false, nil
 	}
 }
+
+// validJSON reports whether b is one JSON value in valid UTF-8 (Go's
+// json.Valid accepts invalid UTF-8 inside strings; stricter readers do
+// not).
+func validJSON(b []byte) bool { return utf8.Valid(b) && json.Valid(b) }
 
 // EncodeBinary encodes e in binary content mode with a fresh id. It
 // returns a *PayloadSizeError (wrapping bus.ErrPayloadTooLarge) when the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -70,12 +71,21 @@ func TestStructuredDataIsValidJSONForStrictReaders(t *testing.T) {
 		})
 	}
 
-	t.Run("an invalid json.RawMessage payload is refused with a clear error", func(t *testing.T) {
-		_, err := codec.EncodeStructured(bus.Event{Topic: "t", Payload: json.RawMessage(`{"a":`)})
-		if err == nil || !strings.Contains(err.Error(), "not valid JSON") {
-			t.Errorf("EncodeStructured = %v, want an error saying the payload is not valid JSON", err)
-		}
-	})
+	for _, bad := range []bus.Event{
+		{Topic: "t", Payload: json.RawMessage(`{"a":`)},
+		{Topic: "t", Payload: json.RawMessage("\"a\xffb\"")},
+		{Topic: "t", Payload: []byte("not json"), Metadata: map[string]any{broker.MetadataKeyContentType: "application/json"}},
+		{Topic: "t", Payload: []byte("\"a\xffb\""), Metadata: map[string]any{broker.MetadataKeyContentType: "application/vnd.x+json"}},
+	} {
+		t.Run(fmt.Sprintf("a payload %q declared JSON but not valid UTF-8 JSON is refused with a clear error", bad.Payload), func(t *testing.T) {
+			if _, err := codec.EncodeStructured(bad); err == nil || !strings.Contains(err.Error(), "not valid UTF-8 JSON") {
+				t.Errorf("EncodeStructured = %v, want an error saying the payload is not valid UTF-8 JSON", err)
+			}
+			if _, err := codec.EncodeBinary(bad); err == nil || !strings.Contains(err.Error(), "not valid UTF-8 JSON") {
+				t.Errorf("EncodeBinary = %v, want an error saying the payload is not valid UTF-8 JSON", err)
+			}
+		})
+	}
 }
 
 func TestContentModes(t *testing.T) {
