@@ -77,7 +77,7 @@ func TestStructuredDataIsValidJSONForStrictReaders(t *testing.T) {
 		{Topic: "t", Payload: []byte("not json"), Metadata: map[string]any{broker.MetadataKeyContentType: "application/json"}},
 		{Topic: "t", Payload: []byte("\"a\xffb\""), Metadata: map[string]any{broker.MetadataKeyContentType: "application/vnd.x+json"}},
 	} {
-		t.Run(fmt.Sprintf("a payload %q declared JSON but not valid UTF-8 JSON is refused with a clear error", bad.Payload), func(t *testing.T) {
+		t.Run(fmt.Sprintf("a %T payload %q with content type %v is not valid UTF-8 JSON and is refused with a clear error", bad.Payload, bad.Payload, bad.Metadata[broker.MetadataKeyContentType]), func(t *testing.T) {
 			if _, err := codec.EncodeStructured(bad); err == nil || !strings.Contains(err.Error(), "not valid UTF-8 JSON") {
 				t.Errorf("EncodeStructured = %v, want an error saying the payload is not valid UTF-8 JSON", err)
 			}
