@@ -195,11 +195,12 @@ func (c *Codec) encodeBinary(e bus.Event, id string, o origin) (BinaryMessage, e
 }
 
 // DecodeBinary decodes a binary-mode message, ours or any CloudEvents 1.0
-// producer's. The Topic is the subject attribute (or the type when there is
-// no subject); engines that know the topic an entry was read from (Kafka,
-// Redis) replace it with that. It returns an error wrapping ErrMalformed when a required
-// attribute (specversion, id, source, type) is missing, the time is not
-// RFC 3339, or JSON data or a JSON metadata value does not parse.
+// producer's. The Topic is the subject attribute (or the type when there
+// is no subject); engines that know the topic an entry was read from
+// (Kafka, Redis) replace it with that. It returns an error wrapping
+// ErrMalformed when a required attribute (specversion, id, source, type)
+// is missing, the time is not RFC 3339, or JSON data or a JSON metadata
+// value does not parse.
 func DecodeBinary(m BinaryMessage) (Envelope, error) {
 	var env Envelope
 	for _, a := range m.Attributes {
