@@ -4,10 +4,10 @@
 #     Kinesis Redis lease store;
 #   - kinesalite (npm, pinned in test/kinesis/package-lock.json) for the
 #     Kinesis engine tests;
-#   - the CloudEvents JavaScript SDK and ioredis (npm, pinned in
-#     test/interop/package-lock.json) for the Redis engine's interop test
+#   - the CloudEvents JavaScript SDK, ioredis and kafkajs (npm, pinned in
+#     test/interop/package-lock.json) for the Redis and Kafka engines' interop tests
 #     with a non-Go client.
-# Kafka tests need nothing: they run kfake, an in-process broker.
+# The Kafka tests need no broker installed: they run kfake, in process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +30,7 @@ if [ -f test/kinesis/package-lock.json ] && [ ! -d test/kinesis/node_modules/kin
   npm ci --no-audit --no-fund --loglevel=error --prefix test/kinesis >/dev/null
 fi
 
-if [ -f test/interop/package-lock.json ] && [ ! -d test/interop/node_modules/cloudevents ]; then
+if [ -f test/interop/package-lock.json ] && { [ ! -d test/interop/node_modules/cloudevents ] || [ ! -d test/interop/node_modules/ioredis ] || [ ! -d test/interop/node_modules/kafkajs ]; }; then
   echo "test-deps: npm ci in test/interop" >&2
   npm ci --no-audit --no-fund --loglevel=error --prefix test/interop >/dev/null
 fi
