@@ -1,11 +1,13 @@
 package broker
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"mime"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
@@ -75,7 +77,7 @@ func (m *BinaryMessage) Attr(name string) (string, bool) {
 }
 
 // Envelope is a received event with the CloudEvents attributes that have
-// no place in bus.Event.
+// no place in bus.Event (Attributes returns them as one value).
 type Envelope struct {
 	// Event is what the handler receives.
 	Event bus.Event
@@ -84,6 +86,11 @@ type Envelope struct {
 	ID string
 	// Source and Type are the CloudEvents source and type attributes.
 	Source, Type string
+	// Subject is the subject attribute ("" when absent).
+	Subject string
+	// SpecVersion, DataContentType and DataSchema are the attributes of
+	// those names ("" when absent).
+	SpecVersion, DataContentType, DataSchema string
 }
 
 // Codec turns bus events into CloudEvents and back. It is immutable and
@@ -106,9 +113,15 @@ func encodeData(e bus.Event) (data []byte, ct string, usedCT bool, err error) {
 	case nil:
 		return nil, "", false, nil
 	case json.RawMessage:
+		if !validJSON(p) {
+			return nil, "", false, fmt.Errorf("topic %q: json.RawMessage payload is not valid UTF-8 JSON", e.Topic)
+		}
 		return p, ContentTypeJSON, false, nil
 	case []byte:
 		if s, ok := e.Metadata[MetadataKeyContentType].(string); ok && s != "" {
+			if IsJSONContentType(s) && !validJSON(p) {
+				return nil, "", false, fmt.Errorf("topic %q: []byte payload with content type %q is not valid UTF-8 JSON", e.Topic, s)
+			}
 			return p, s, true, nil
 		}
 		return p, ContentTypeOctetStream, false, nil
@@ -121,15 +134,26 @@ func encodeData(e bus.Event) (data []byte, ct string, usedCT bool, err error) {
 	}
 }
 
+// validJSON reports whether b is one JSON value in valid UTF-8 (Go's
+// json.Valid accepts invalid UTF-8 inside strings; stricter readers do
+// not).
+func validJSON(b []byte) bool { return utf8.Valid(b) && json.Valid(b) }
+
 // EncodeBinary encodes e in binary content mode with a fresh id. It
 // returns a *PayloadSizeError (wrapping bus.ErrPayloadTooLarge) when the
 // data exceeds MaxPayloadBytes, and an error when the payload or a
 // Metadata value cannot be JSON-encoded.
 func (c *Codec) EncodeBinary(e bus.Event) (BinaryMessage, error) {
-	return c.encodeBinary(e, bus.NewID())
+	return c.encodeBinary(e, bus.NewID(), origin{})
 }
 
-func (c *Codec) encodeBinary(e bus.Event, id string) (BinaryMessage, error) {
+// EncodeBinaryContext is EncodeBinary with the type and source set by
+// WithOrigin on ctx, if any.
+func (c *Codec) EncodeBinaryContext(ctx context.Context, e bus.Event) (BinaryMessage, error) {
+	return c.encodeBinary(e, bus.NewID(), originFrom(ctx))
+}
+
+func (c *Codec) encodeBinary(e bus.Event, id string, o origin) (BinaryMessage, error) {
 	data, ct, usedCT, err := encodeData(e)
 	if err != nil {
 		return BinaryMessage{}, err
@@ -141,12 +165,19 @@ func (c *Codec) encodeBinary(e bus.Event, id string) (BinaryMessage, error) {
 	if created.IsZero() {
 		created = time.Now()
 	}
+	source, typ := c.source, e.Topic
+	if o.source != "" {
+		source = o.source
+	}
+	if o.typ != "" {
+		typ = o.typ
+	}
 	attrs := make([]Attribute, 0, 6+len(e.Metadata))
 	attrs = append(attrs,
 		Attribute{AttrSpecVersion, SpecVersion},
 		Attribute{AttrID, id},
-		Attribute{AttrSource, c.source},
-		Attribute{AttrType, e.Topic},
+		Attribute{AttrSource, source},
+		Attribute{AttrType, typ},
 		Attribute{AttrSubject, e.Topic},
 		Attribute{AttrTime, types.FormatTime(created)},
 	)
@@ -154,31 +185,28 @@ func (c *Codec) encodeBinary(e bus.Event, id string) (BinaryMessage, error) {
 		if usedCT && k == MetadataKeyContentType {
 			continue
 		}
-		if s, ok := v.(string); ok {
-			attrs = append(attrs, Attribute{ExtensionName(k), s})
-			continue
-		}
-		b, err := json.Marshal(v)
+		name, value, err := extensionFor(k, v)
 		if err != nil {
 			return BinaryMessage{}, fmt.Errorf("topic %q: encode metadata %q as JSON: %w", e.Topic, k, err)
 		}
-		attrs = append(attrs, Attribute{jsonExtensionName(k), string(b)})
+		attrs = append(attrs, Attribute{name, value})
 	}
 	return BinaryMessage{Attributes: attrs, ContentType: ct, Data: data}, nil
 }
 
 // DecodeBinary decodes a binary-mode message, ours or any CloudEvents 1.0
-// producer's. The Topic is the subject attribute (or the type when there is
-// no subject). It returns an error wrapping ErrMalformed when a required
-// attribute (specversion, id, source, type) is missing, the time is not
-// RFC 3339, or JSON data or a JSON metadata value does not parse.
+// producer's. The Topic is the subject attribute (or the type when there
+// is no subject); engines that know the topic an entry was read from
+// (Kafka, Redis) replace it with that. It returns an error wrapping
+// ErrMalformed when a required attribute (specversion, id, source, type)
+// is missing, the time is not RFC 3339, or JSON data or a JSON metadata
+// value does not parse.
 func DecodeBinary(m BinaryMessage) (Envelope, error) {
 	var env Envelope
-	var specVersion, subject string
 	for _, a := range m.Attributes {
 		switch a.Name {
 		case AttrSpecVersion:
-			specVersion = a.Value
+			env.SpecVersion = a.Value
 		case AttrID:
 			env.ID = a.Value
 		case AttrSource:
@@ -186,7 +214,7 @@ func DecodeBinary(m BinaryMessage) (Envelope, error) {
 		case AttrType:
 			env.Type = a.Value
 		case AttrSubject:
-			subject = a.Value
+			env.Subject = a.Value
 		case AttrTime:
 			t, err := types.ParseTime(a.Value)
 			if err != nil {
@@ -197,9 +225,11 @@ func DecodeBinary(m BinaryMessage) (Envelope, error) {
 			if m.ContentType == "" {
 				m.ContentType = a.Value
 			}
+		case "dataschema":
+			env.DataSchema = a.Value
 		default:
 			if contextAttributes[a.Name] {
-				continue // dataschema and the like: no place in bus.Event
+				continue // 0.3 attributes and the like: no place in bus.Event
 			}
 			if err := setMetadata(&env.Event, a.Name, a.Value); err != nil {
 				return env, err
@@ -207,7 +237,7 @@ func DecodeBinary(m BinaryMessage) (Envelope, error) {
 		}
 	}
 	switch {
-	case specVersion == "":
+	case env.SpecVersion == "":
 		return env, fmt.Errorf("%w: missing specversion", ErrMalformed)
 	case env.ID == "":
 		return env, fmt.Errorf("%w: missing id", ErrMalformed)
@@ -216,10 +246,11 @@ func DecodeBinary(m BinaryMessage) (Envelope, error) {
 	case env.Type == "":
 		return env, fmt.Errorf("%w: missing type", ErrMalformed)
 	}
-	env.Event.Topic = subject
-	if subject == "" {
+	env.Event.Topic = env.Subject
+	if env.Subject == "" {
 		env.Event.Topic = env.Type
 	}
+	env.DataContentType = m.ContentType
 	if err := decodeData(&env.Event, m.ContentType, m.Data); err != nil {
 		return env, err
 	}
@@ -231,7 +262,11 @@ func setMetadata(e *bus.Event, name, value string) error {
 	var v any = value
 	if isJSON {
 		if err := json.Unmarshal([]byte(value), &v); err != nil {
-			return fmt.Errorf("%w: extension %s: %v", ErrMalformed, name, err)
+			if _, alias := aliasTargets[name]; alias {
+				v = value // another producer's plain text under one of our names
+			} else {
+				return fmt.Errorf("%w: extension %s: %v", ErrMalformed, name, err)
+			}
 		}
 	}
 	if e.Metadata == nil {
@@ -320,6 +355,8 @@ func (m *BinaryMessage) CloudEvent() (event.Event, error) {
 	if m.ContentType != "" || m.Data != nil {
 		ce.SetDataContentType(m.ContentType)
 		ce.DataEncoded = m.Data
+		// Binary data travels as data_base64 in the JSON event format.
+		ce.DataBase64 = m.ContentType != "" && !IsJSONContentType(m.ContentType)
 	}
 	if err := ce.Validate(); err != nil {
 		return ce, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -342,6 +379,9 @@ func FromCloudEvent(ce event.Event) (Envelope, error) {
 	if t := ce.Time(); !t.IsZero() {
 		m.Attributes = append(m.Attributes, Attribute{AttrTime, types.FormatTime(t)})
 	}
+	if s := ce.DataSchema(); s != "" {
+		m.Attributes = append(m.Attributes, Attribute{"dataschema", s})
+	}
 	env, err := DecodeBinary(m)
 	if err != nil {
 		return env, err
@@ -360,29 +400,4 @@ func FromCloudEvent(ce event.Event) (Envelope, error) {
 		env.Event.Metadata[key] = v
 	}
 	return env, nil
-}
-
-// EncodeStructured encodes e in structured content mode: one
-// application/cloudevents+json document (with a fresh id). Size errors as
-// for EncodeBinary.
-func (c *Codec) EncodeStructured(e bus.Event) ([]byte, error) {
-	ce, err := c.ToCloudEvent(e)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(ce)
-	if err != nil {
-		return nil, fmt.Errorf("topic %q: encode CloudEvent: %w", e.Topic, err)
-	}
-	return b, nil
-}
-
-// DecodeStructured decodes an application/cloudevents+json document, ours
-// or any producer's. Errors wrap ErrMalformed.
-func DecodeStructured(b []byte) (Envelope, error) {
-	var ce event.Event
-	if err := json.Unmarshal(b, &ce); err != nil {
-		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	return FromCloudEvent(ce)
 }

@@ -39,3 +39,26 @@ func BenchmarkDecodeBinary(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEncodeStructured(b *testing.B) {
+	c := broker.NewCodec(broker.Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.EncodeStructured(benchEvent); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeStructured(b *testing.B) {
+	doc, err := broker.NewCodec(broker.Options{}).EncodeStructured(benchEvent)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := broker.DecodeStructured(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

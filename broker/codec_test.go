@@ -25,17 +25,30 @@ func TestExtensionNames(t *testing.T) {
 		{"traceparent", "traceparent"},
 		{"tenant", "tenant"},
 		{"partitionKey", "partitionkey"},
-		{"partitionkey", "swyx" + hexOf("partitionkey")},
-		{"source", "swyx" + hexOf("source")},
-		{"id", "swyx" + hexOf("id")},
-		{"requestId", "swyx" + hexOf("requestId")},
-		{"x-trace", "swyx" + hexOf("x-trace")},
-		{"swyfoo", "swyx" + hexOf("swyfoo")},
-		{"", "swyx"},
-		{"héllo wörld", "swyx" + hexOf("héllo wörld")},
+		{"deadLetterReason", "deadletterreason"},
+		{"deadLetterTopic", "deadlettertopic"},
+		{"deadLetterId", "deadletterid"},
+		{"deadLetterSubscription", "deadlettersub"},
+		{"partitionkey", "swykpartitionkey"},
+		{"deadletterreason", "swykdeadletterreason"},
+		{"source", "swyksource"},
+		{"id", "swykid"},
+		{"requestId", "swykrequest0id"},
+		{"userID", "swykuser0i0d"},
+		{"trace_id", "swyktrace02id"},
+		{"X-Request-Id", "swyk0x010request010id"},
+		{"a.b:c/d e", "swyka03b04c05d06e"},
+		{"v0", "v0"},
+		{"region2", "region2"},
+		{"v0.1", "swykv00031"},
+		{"Id0", "swyk0id00"},
+		{"x-trace", "swykx01trace"},
+		{"swyfoo", "swykswyfoo"},
+		{"", "swyk"},
+		{"héllo", "swykh09c309a9llo"},
 	}
 	for _, c := range cases {
-		t.Run("key "+c.key+" maps to a valid reversible name", func(t *testing.T) {
+		t.Run("key "+c.key+" maps to a valid readable reversible name", func(t *testing.T) {
 			got := broker.ExtensionName(c.key)
 			if got != c.name {
 				t.Errorf("ExtensionName(%q) = %q, want %q", c.key, got, c.name)
@@ -50,6 +63,37 @@ func TestExtensionNames(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("common camelCase keys stay within the 20 characters the specification advises", func(t *testing.T) {
+		for _, key := range []string{"requestId", "correlationId", "userId", "tenantId", "deadLetterReason",
+			"deadLetterAttempts", "deadLetterSubscription", "deadLetterSubject", "traceId"} {
+			if n := broker.ExtensionName(key); len(n) > 20 {
+				t.Errorf("ExtensionName(%q) = %q: %d characters", key, n, len(n))
+			}
+		}
+	})
+
+	t.Run("names written by the earlier hex mapping are still read", func(t *testing.T) {
+		for _, key := range []string{"requestId", "deadLetterReason", "source", "héllo wörld", "partitionkey"} {
+			if back, isJSON := broker.MetadataKey("swyx" + hexOf(key)); back != key || isJSON {
+				t.Errorf("MetadataKey(swyx+hex(%q)) = %q, %v", key, back, isJSON)
+			}
+			if back, isJSON := broker.MetadataKey("swyjswyx" + hexOf(key)); back != key || !isJSON {
+				t.Errorf("MetadataKey(swyjswyx+hex(%q)) = %q, %v; want JSON", key, back, isJSON)
+			}
+		}
+		if back, isJSON := broker.MetadataKey("swyjretries"); back != "retries" || !isJSON {
+			t.Errorf("MetadataKey(swyjretries) = %q, %v", back, isJSON)
+		}
+	})
+
+	t.Run("other producers' extension names map to themselves", func(t *testing.T) {
+		for _, name := range []string{"traceparent", "comexampleext", "swykA", "swyk0", "swyk07", "swyk09zz", "swyxzz", "swy"} {
+			if back, isJSON := broker.MetadataKey(name); back != name || isJSON {
+				t.Errorf("MetadataKey(%q) = %q, %v; want itself", name, back, isJSON)
+			}
+		}
+	})
 }
 
 func hexOf(s string) string {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -27,6 +28,10 @@ const (
 	// MetadataKeyDeadLetterSubscription is the id of the subscription
 	// whose handler gave up.
 	MetadataKeyDeadLetterSubscription = "deadLetterSubscription"
+	// MetadataKeyDeadLetterSubject is the original event's CloudEvents
+	// subject, set when it differs from its topic (an event of another
+	// producer; the dead letter's own subject is the dead-letter topic).
+	MetadataKeyDeadLetterSubject = "deadLetterSubject"
 )
 
 // deadLetterAffixes splits the DeadLetterTopic template around "{topic}".
@@ -94,6 +99,17 @@ type DeadLetter struct {
 	// Reason and Attempts are also in Event.Metadata.
 	Reason   string
 	Attempts int
+	// Type and Source are the original event's CloudEvents type and
+	// source, which the dead letter keeps (see Context); empty for an
+	// entry that could not be decoded.
+	Type, Source string
+}
+
+// Context returns ctx carrying the dead letter's type and source
+// (WithOrigin): engines publish the dead letter with it, so that it keeps
+// the original event's type and source.
+func (dl DeadLetter) Context(ctx context.Context) context.Context {
+	return WithOrigin(ctx, dl.Type, dl.Source)
 }
 
 // NewDeadLetter builds the dead letter of env, which failed on its topic
@@ -120,11 +136,14 @@ func (o Options) NewDeadLetter(env Envelope, subID string, reason error, attempt
 	if subID != "" {
 		md[MetadataKeyDeadLetterSubscription] = subID
 	}
+	if env.Subject != "" && env.Subject != env.Event.Topic {
+		md[MetadataKeyDeadLetterSubject] = env.Subject
+	}
 	ev := bus.Event{Topic: topic, Payload: env.Event.Payload, Metadata: md, CreatedAt: env.Event.CreatedAt}
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now()
 	}
-	return DeadLetter{Topic: topic, Event: ev, Reason: why, Attempts: attempts}, true
+	return DeadLetter{Topic: topic, Event: ev, Reason: why, Attempts: attempts, Type: env.Type, Source: env.Source}, true
 }
 
 // NewRejectedDeadLetter builds the dead letter of an entry that never

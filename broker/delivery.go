@@ -23,6 +23,10 @@ type Delivery struct {
 	// Redelivered is set when the broker handed the event over again
 	// (claimed from a crashed consumer, or re-read after a restart).
 	Redelivered bool
+	// CloudEvent holds the event's CloudEvents attributes as its producer
+	// wrote them (type, source, subject…; see EventAttributes). Set by
+	// the Dispatcher.
+	CloudEvent Attributes
 
 	mode    AckMode
 	ackOnce sync.Once

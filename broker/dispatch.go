@@ -113,6 +113,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 		del.Topic = env.Event.Topic
 	}
 	del.Subscription = subID
+	del.CloudEvent = env.Attributes()
 	hctx := WithDelivery(ctx, del)
 	obs := d.observers.Load()
 	tc := d.counters.Topic(env.Event.Topic) // once per event, not per attempt

@@ -20,6 +20,12 @@ var (
 	// entries at once and ack them: no poison loop.
 	ErrMalformed = errors.New("malformed event")
 
+	// ErrBatchedMode is wrapped (with ErrMalformed) by DecodeStructured
+	// and DecodeMessage for a message in the CloudEvents batched content
+	// mode (application/cloudevents-batch+json), which the engines do not
+	// read: such an entry is dead-lettered with this reason.
+	ErrBatchedMode = errors.New("batched content mode (application/cloudevents-batch+json) is not supported: send one event per message")
+
 	// ErrPayloadTooLarge is bus.ErrPayloadTooLarge, re-exported: Publish
 	// returns an error wrapping it (a *PayloadSizeError) when the encoded
 	// data exceeds Options.MaxPayloadBytes.

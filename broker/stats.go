@@ -66,6 +66,16 @@ func (c *Counters) DroppedOn(tc *bus.TopicCounters) {
 	tc.Dropped.Add(1)
 }
 
+// DeadLetterFailed moves one event of topic from DeadLettered to Dropped:
+// the Dispatcher counted it dead-lettered, but the engine could not write
+// its dead letter and gave up on it.
+func (c *Counters) DeadLetterFailed(topic string) {
+	tc := c.Topic(topic)
+	c.DeadLettered.Add(^uint64(0))
+	tc.DeadLettered.Add(^uint64(0))
+	c.DroppedOn(tc)
+}
+
 // EngineStats returns the counters as bus.EngineStats (gauges the
 // counters do not know stay zero).
 func (c *Counters) EngineStats() bus.EngineStats {

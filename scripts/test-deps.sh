@@ -5,7 +5,10 @@
 #   - kinesalite (npm, pinned in test/kinesis/package-lock.json) for the
 #     Kinesis engine tests;
 #   - promtool (Debian package prometheus) to syntax-check the alert rules
-#     in deploy/prometheus.
+#     in deploy/prometheus;
+#   - the CloudEvents JavaScript SDK, ioredis and kafkajs (npm, pinned in
+#     test/interop/package-lock.json) for the Redis and Kafka engines' interop tests
+#     with a non-Go client.
 # Kafka tests need nothing: they run kfake, an in-process broker.
 #
 # Before it installs anything it says what and why, and whether it will
@@ -37,11 +40,16 @@ if ! command -v promtool >/dev/null 2>&1; then
   apt_install "the alert-rule test runs promtool check rules on deploy/prometheus/alerts.yaml" prometheus
 fi
 
-if [ -f test/kinesis/package-lock.json ] && ! command -v npm >/dev/null 2>&1; then
-  apt_install "the Kinesis engine tests run kinesalite, a Node.js program" nodejs npm
+if { [ -f test/kinesis/package-lock.json ] || [ -f test/interop/package-lock.json ]; } && ! command -v npm >/dev/null 2>&1; then
+  apt_install "the Kinesis engine tests run kinesalite and the interop tests the CloudEvents JavaScript SDK, both Node.js programs" nodejs npm
 fi
 
 if [ -f test/kinesis/package-lock.json ] && [ ! -d test/kinesis/node_modules/kinesalite ]; then
   echo "test-deps: the Kinesis engine tests need kinesalite: npm ci in test/kinesis (versions pinned by its package-lock.json)" >&2
   npm ci --no-audit --no-fund --loglevel=error --prefix test/kinesis >/dev/null
+fi
+
+if [ -f test/interop/package-lock.json ] && { [ ! -d test/interop/node_modules/cloudevents ] || [ ! -d test/interop/node_modules/ioredis ] || [ ! -d test/interop/node_modules/kafkajs ]; }; then
+  echo "test-deps: the interop tests need the CloudEvents JavaScript SDK, ioredis and kafkajs: npm ci in test/interop (versions pinned by its package-lock.json)" >&2
+  npm ci --no-audit --no-fund --loglevel=error --prefix test/interop >/dev/null
 fi

@@ -14,11 +14,11 @@ import (
 // the dead-letter topic of each of topics exists, and reports each missing
 // one once per run to the error observer (ScopeDeadLetter, a *TopicError
 // wrapping ErrDeadLetterTopicMissing). Without the topic, an event of that
-// topic which exhausts its retries cannot be dead-lettered: the engine
-// keeps retrying the dead-letter publish rather than lose the event, and
-// the partition waits. Reporting at Subscribe and when a wildcard
-// subscription discovers a topic turns that later stall into a message at
-// deploy time. sub names the subscription in the report.
+// topic which exhausts its retries cannot be dead-lettered: after a few
+// attempts it is dropped (reported with ErrDeadLetterDropped, counted as
+// dropped) so its partition moves on. Reporting at Subscribe and when a
+// wildcard subscription discovers a topic turns that later loss into a
+// message at deploy time. sub names the subscription in the report.
 func (r *runState) reportMissingDeadLetterTopics(sub string, topics topicList) {
 	if r.b.set.cfg.AutoCreateTopics {
 		return // the dead-letter publish creates it
@@ -66,7 +66,7 @@ func (r *runState) reportMissingDeadLetterTopics(sub string, topics topicList) {
 				Topic: t.Name,
 				Op:    fmt.Sprintf("subscription %q: dead-letter", sub),
 				Err: fmt.Errorf("%w: with autoCreateTopics off, an event of %q that exhausts its retries cannot be dead-lettered, "+
-					"and its partition waits (retrying) until the topic exists; create it, set autoCreateTopics: true, "+
+					"it will be dropped (reported and counted) after a few attempts; create the topic, set autoCreateTopics: true, "+
 					`or disable dead-lettering with deadLetterTopic: "-"`, ErrDeadLetterTopicMissing, from),
 			})
 		}

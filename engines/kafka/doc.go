@@ -10,8 +10,11 @@
 // "partitionKey", else bus.WithPartitionKey, else the topic), so one key's
 // events land on one partition and keep their order. Any CloudEvents Kafka
 // consumer can read what the engine writes, and the engine reads records
-// of any CloudEvents producer; a record that is not a CloudEvent is
-// dead-lettered.
+// of any CloudEvents producer, in binary or structured mode (content-type
+// application/cloudevents+json); a record that is not a CloudEvent, or is
+// in batched mode, is dead-lettered. A handler's Event.Topic is the Kafka
+// topic the record came from; broker.EventAttributes gives it the
+// event's own type, source, subject and id. See docs/interop.md.
 //
 // # Guarantees
 //

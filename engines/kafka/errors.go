@@ -25,6 +25,13 @@ var (
 	// early so the topic can be created before an event needs it.
 	ErrDeadLetterTopicMissing = errors.New("kafka dead-letter topic does not exist")
 
+	// ErrDeadLetterDropped is wrapped in the error observer's report
+	// (ScopeDeadLetter) of an event whose dead-letter publish failed
+	// repeatedly for a reason retrying cannot cure (dead-letter topic
+	// missing with autoCreateTopics off, invalid topic name, record too
+	// large): the event is counted as dropped and its partition moves on.
+	ErrDeadLetterDropped = errors.New("kafka engine: dead letter could not be written; event dropped")
+
 	// ErrBrokersUnreachable is wrapped by Start when no broker answered
 	// within startTimeout.
 	ErrBrokersUnreachable = errors.New("kafka brokers unreachable")

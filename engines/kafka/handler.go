@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/bus"
 )
 
 // ConsumerGroupHandler is the sarama.ConsumerGroupHandler behind every
@@ -182,15 +183,29 @@ func (h *ConsumerGroupHandler) finish(cs *claimState, off int64, res broker.Resu
 	}
 }
 
+// deadLetterGiveUpAttempts bounds the dead-letter publishes of one event
+// that fail for a reason retrying cannot cure (see permanentPublishError):
+// after that many, the event is dropped, reported and counted, so that it
+// does not hold its partition back forever.
+const deadLetterGiveUpAttempts = 5
+
 // deadLetter publishes dl (waiting for the broker's acknowledgement),
 // retrying with backoff until it succeeds or the consumer stops. It
-// reports whether dl was written; if not, the record stays unsettled and
-// is redelivered.
+// reports whether the record is settled: true when dl was written, and
+// also when it failed deadLetterGiveUpAttempts times for a permanent
+// reason (missing dead-letter topic with autoCreateTopics off, invalid
+// topic name, record too large): the event is then reported under
+// ScopeDeadLetter (an error wrapping ErrDeadLetterDropped) and counted as
+// dropped instead of dead-lettered. On false (stopping) the record stays
+// unsettled and is redelivered. Transient failures (broker unreachable)
+// are retried for as long as the consumer runs, each one reported.
 func (cr *consumerRun) deadLetter(dl broker.DeadLetter) bool {
 	bo := broker.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
+	b := cr.s.b
+	permanent := 0
 	for {
-		ctx, cancel := context.WithTimeout(cr.ctx, 30*time.Second)
-		err := cr.s.b.send(ctx, cr.r, dl.Event, false)
+		ctx, cancel := context.WithTimeout(dl.Context(cr.ctx), 30*time.Second)
+		err := b.send(ctx, cr.r, dl.Event, false)
 		cancel()
 		if err == nil {
 			return true
@@ -198,9 +213,32 @@ func (cr *consumerRun) deadLetter(dl broker.DeadLetter) bool {
 		if cr.ctx.Err() != nil {
 			return false
 		}
-		cr.s.b.errs.Report(broker.ScopeDeadLetter, fmt.Errorf("kafka engine: subscription %q: dead-letter to %q: %w", cr.s.topic, dl.Topic, err))
+		if permanentPublishError(err) {
+			if permanent++; permanent >= deadLetterGiveUpAttempts {
+				from, _ := dl.Event.Metadata[broker.MetadataKeyDeadLetterTopic].(string)
+				b.counters.DeadLetterFailed(from)
+				b.errs.Report(broker.ScopeDeadLetter, fmt.Errorf("kafka engine: subscription %q: %w: event %v of %q (%s) after %d attempts to publish it to %q: %w",
+					cr.s.topic, ErrDeadLetterDropped, dl.Event.Metadata[broker.MetadataKeyDeadLetterID], from, dl.Reason, permanent, dl.Topic, err))
+				return true
+			}
+		}
+		b.errs.Report(broker.ScopeDeadLetter, fmt.Errorf("kafka engine: subscription %q: dead-letter to %q: %w", cr.s.topic, dl.Topic, err))
 		if !sleepCtx(cr.ctx, bo.Next()) {
 			return false
 		}
 	}
+}
+
+// permanentPublishError reports whether a publish failed for a reason
+// that retrying cannot cure without an operator: the topic does not exist
+// and autoCreateTopics is off, the topic name is invalid, the record is
+// too large, or access to the topic is denied.
+func permanentPublishError(err error) bool {
+	for _, target := range []error{ErrTopicNotFound, bus.ErrPayloadTooLarge, sarama.ErrInvalidTopic, sarama.ErrMessageSizeTooLarge,
+		sarama.ErrTopicAuthorizationFailed, sarama.ErrPolicyViolation} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
 }

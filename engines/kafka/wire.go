@@ -13,11 +13,14 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 )
 
-// Kafka protocol binding of CloudEvents, binary content mode: every
-// attribute travels as a record header "ce_<name>", the datacontenttype as
-// "content-type", the data as the record value. The record key is the
-// event's partition key (bus.EventKey), so one key's events share a
-// partition and stay in order.
+// Kafka protocol binding of CloudEvents. The engine writes binary content
+// mode: every attribute travels as a record header "ce_<name>", the
+// datacontenttype as "content-type", the data as the record value. The
+// record key is the event's partition key (bus.EventKey), so one key's
+// events share a partition and stay in order. It reads binary and
+// structured mode (content-type application/cloudevents+json, the event
+// as one JSON document in the value), told apart by the content-type
+// header as the binding says.
 const (
 	headerPrefix      = "ce_"
 	headerContentType = "content-type"
@@ -88,7 +91,7 @@ func (v *byteValue) Length() int             { return len(v.b) }
 // newRecord encodes e as a Kafka record (CloudEvents binary mode). The
 // returned message comes from a pool: the ack loop recycles it.
 func (b *EventBus) newRecord(ctx context.Context, e bus.Event) (*sarama.ProducerMessage, error) {
-	m, err := b.codec.EncodeBinary(e)
+	m, err := b.codec.EncodeBinaryContext(ctx, e)
 	if err != nil {
 		return nil, err
 	}
@@ -127,9 +130,11 @@ var attrNames = func() map[string]string {
 	return m
 }()
 
-// decodeRecord reads a record written in CloudEvents binary mode (by this
-// engine or any CloudEvents Kafka producer). Headers other than "ce_*" and
-// "content-type" are ignored. Errors wrap broker.ErrMalformed.
+// decodeRecord reads a record written in CloudEvents binary or structured
+// mode (by this engine or any CloudEvents Kafka producer). Headers other
+// than "ce_*" and "content-type" are ignored. The event's Topic is the
+// record's topic (a foreign event's own type and subject stay in the
+// Envelope). Errors wrap broker.ErrMalformed.
 func (b *EventBus) decodeRecord(m *sarama.ConsumerMessage) (broker.Envelope, error) {
 	bm := broker.BinaryMessage{Data: m.Value, Attributes: make([]broker.Attribute, 0, len(m.Headers))}
 	for _, h := range m.Headers {
@@ -154,7 +159,9 @@ func (b *EventBus) decodeRecord(m *sarama.ConsumerMessage) (broker.Envelope, err
 			bm.ContentType = b.headerValue(m, h.Value)
 		}
 	}
-	return broker.DecodeBinary(bm)
+	env, err := broker.DecodeMessage(bm)
+	env.Event.Topic = m.Topic
+	return env, err
 }
 
 // headerValue returns v as a string, reusing the strings most headers

@@ -5,8 +5,12 @@
 //
 // Every topic of the engine shares Config.StreamName. Events travel as
 // CloudEvents 1.0 in structured JSON mode (Kinesis records have no
-// headers): the topic is the subject, Metadata the extensions (see package
-// broker). Subscriptions filter by topic pattern with bus.MatchTopic.
+// headers): the topic is the subject, Metadata the extensions, a []byte
+// payload is base64 in "data_base64", so every record is valid UTF-8 JSON
+// (see package broker and docs/interop.md). A record another producer
+// wrote is read with its subject as topic (its type when it has no
+// subject); broker.EventAttributes gives a handler its own type, source
+// and id. Subscriptions filter by topic pattern with bus.MatchTopic.
 //
 // # Publishing
 //

@@ -326,7 +326,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	if event.CreatedAt.IsZero() {
 		event.CreatedAt = time.Now()
 	}
-	data, err := b.codec.EncodeStructured(event)
+	data, err := b.codec.EncodeStructuredContext(ctx, event)
 	if err != nil {
 		return fmt.Errorf("kinesis: publish %q: %w", event.Topic, err)
 	}

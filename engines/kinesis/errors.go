@@ -39,6 +39,12 @@ var (
 	// written. Publishing it again is at-least-once.
 	ErrPublishUnknown = errors.New("kinesis publish outcome unknown")
 
+	// ErrDeadLetterDropped is wrapped in the error observer's report
+	// (ScopeDeadLetter) of an event whose dead letter was refused
+	// repeatedly as too large (over maxRecordBytes or maxPayloadBytes):
+	// the event is counted as dropped and its shard moves on.
+	ErrDeadLetterDropped = errors.New("kinesis: dead letter could not be written; event dropped")
+
 	// ErrLeaseLost is checkpoint.ErrLeaseLost: a worker lost a shard's
 	// lease to another (reported to the error observer; the shard is
 	// read by the new owner from the last checkpoint).

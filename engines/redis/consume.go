@@ -437,7 +437,7 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 		r.settle(stream, m.ID, nil, b.dispatcher.Reject(topic, m.ID, bm.Data, err))
 		return true
 	}
-	env, err := broker.DecodeBinary(bm)
+	env, err := decodeEntry(bm)
 	if err != nil {
 		// The dead letter keeps the whole entry, not only its data field:
 		// an entry written by another program may have none.

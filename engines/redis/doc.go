@@ -7,7 +7,10 @@
 // Each topic is one stream (KeyPrefix + topic). Publish appends the event
 // as a CloudEvent in binary content mode (XADD, one field per attribute,
 // the data in field "data"), pipelined with the publishes of other
-// goroutines; it returns once Redis stored the entry.
+// goroutines; it returns once Redis stored the entry. Entries other
+// programs add are read in binary or structured mode (see wire.go and
+// docs/interop.md); a handler's Event.Topic is the stream's topic and
+// broker.EventAttributes gives it the event's own type, source and id.
 //
 // Each subscription reads through a consumer group (XREADGROUP): by
 // default a private group per subscription, so every subscription sees

@@ -33,7 +33,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
 		return err
 	}
-	msg, err := b.codec.EncodeBinary(event)
+	msg, err := b.codec.EncodeBinaryContext(ctx, event)
 	if err != nil {
 		return fmt.Errorf("redis engine: publish: %w", err)
 	}
@@ -238,7 +238,7 @@ func (p *publisher) flush(batch []*pubReq) {
 // publishDeadLetter appends a dead letter to its stream directly (not
 // through the pipelines, which may be flushing for Stop).
 func (b *EventBus) publishDeadLetter(rs *runState, dl broker.DeadLetter) error {
-	msg, err := b.dlqCodec.EncodeBinary(dl.Event)
+	msg, err := b.dlqCodec.EncodeBinaryContext(dl.Context(rs.life), dl.Event)
 	if err != nil {
 		return err
 	}

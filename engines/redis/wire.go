@@ -12,7 +12,17 @@ import (
 // in the field "data". No extension can be named "data" (it is a
 // CloudEvents context attribute name), so the layout is unambiguous, and
 // any Redis client can read an entry as a flat CloudEvent.
-const fieldData = "data"
+//
+// On receive, an entry in structured content mode is accepted too: the
+// whole event as one application/cloudevents+json document in field
+// "data", with that content type in field "content-type" (or
+// "datacontenttype") and no "specversion" field. An entry whose content
+// type is application/cloudevents-batch+json (batched mode) is
+// dead-lettered as malformed, with a reason saying so.
+const (
+	fieldData        = "data"
+	fieldContentType = "content-type"
+)
 
 // boxedNames holds the field names every entry has, already converted to
 // interface values, so building an XADD does not allocate for them.
@@ -65,11 +75,21 @@ func entryMessage(values map[string]any) broker.BinaryMessage {
 		switch k {
 		case fieldData:
 			m.Data = []byte(s)
-		case broker.AttrDataContentType:
+		case broker.AttrDataContentType, fieldContentType:
 			m.ContentType = s
 		default:
 			m.Attributes = append(m.Attributes, broker.Attribute{Name: k, Value: s})
 		}
 	}
 	return m
+}
+
+// decodeEntry decodes an entry's message: binary mode when it has a
+// specversion field, else the mode its content type says (structured
+// mode, or an error for batched mode; see broker.DecodeMessage).
+func decodeEntry(m broker.BinaryMessage) (broker.Envelope, error) {
+	if _, ok := m.Attr(broker.AttrSpecVersion); ok {
+		return broker.DecodeBinary(m)
+	}
+	return broker.DecodeMessage(m)
 }

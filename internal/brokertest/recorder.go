@@ -23,6 +23,8 @@ type Delivery struct {
 	ID, EntryID string
 	Attempt     int
 	Redelivered bool
+	// CloudEvent is what broker.EventAttributes returned in the handler.
+	CloudEvent broker.Attributes
 }
 
 // Handle records e (and its delivery, when the context carries one).
@@ -31,7 +33,8 @@ func (r *Recorder) Handle(ctx context.Context, e bus.Event) error {
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
 	if d, ok := broker.DeliveryFrom(ctx); ok {
-		r.dels = append(r.dels, Delivery{ID: d.ID, EntryID: d.EntryID, Attempt: d.Attempt, Redelivered: d.Redelivered})
+		ce, _ := broker.EventAttributes(ctx)
+		r.dels = append(r.dels, Delivery{ID: d.ID, EntryID: d.EntryID, Attempt: d.Attempt, Redelivered: d.Redelivered, CloudEvent: ce})
 	}
 	return nil
 }
