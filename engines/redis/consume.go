@@ -439,9 +439,7 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 	}
 	env, err := decodeEntry(bm)
 	if err != nil {
-		// The dead letter keeps the whole entry, not only its data field:
-		// an entry written by another program may have none.
-		r.settle(stream, m.ID, nil, b.dispatcher.Reject(topic, m.ID, entryJSON(m.Values), fmt.Errorf("entry %s of %s: %w", m.ID, stream, err)))
+		r.settle(stream, m.ID, nil, b.dispatcher.Reject(topic, m.ID, malformedPayload(m.Values, err), fmt.Errorf("entry %s of %s: %w", m.ID, stream, err)))
 		return true
 	}
 	env.Event.Topic = topic
@@ -473,6 +471,20 @@ func (r *subRun) handle(stream string, m goredis.XMessage, redelivered bool, del
 	case <-r.quit:
 		return false
 	}
+}
+
+// malformedPayload is the data of an undecodable entry's dead letter. A
+// batched-mode entry is one document, the batch in its data field, and
+// the dead letter carries that document unchanged; any other entry is kept
+// whole, every field, since an entry written by another program may have
+// no data field at all.
+func malformedPayload(values map[string]any, err error) []byte {
+	if errors.Is(err, broker.ErrBatchedMode) {
+		if data, ok := values["data"].(string); ok {
+			return []byte(data)
+		}
+	}
+	return entryJSON(values)
 }
 
 // entryJSON returns an entry's fields as a JSON object of strings (the
