@@ -30,6 +30,11 @@ func RedactURL(s string) string {
 	if i := strings.IndexAny(rest, "?#"); i >= 0 {
 		rest = rest[:i] + rest[i:i+1] + Redacted
 	}
+	if _, err := url.Parse(s); err != nil && !strings.Contains(s, "@") {
+		// Malformed and no userinfo to cut off: nothing tells which part
+		// might be a credential pasted in the wrong place.
+		return prefix + Redacted
+	}
 	return prefix + rest
 }
 
@@ -54,6 +59,11 @@ func URLSecrets(s string) []string {
 				out = append(out, v)
 			}
 		}
+	}
+	// The pieces too, since parsers quote them apart ("invalid port
+	// \":pw\"", "invalid database number \"user:pw@host\"").
+	for _, p := range out {
+		out = append(out, strings.FieldsFunc(p, func(r rune) bool { return strings.ContainsRune(":/@?#&=;,", r) })...)
 	}
 	for _, p := range out {
 		if d, err := url.PathUnescape(p); err == nil && d != p {

@@ -33,11 +33,13 @@ type TLSOptions struct {
 // IsZero reports whether no option is set.
 func (o TLSOptions) IsZero() bool { return o == TLSOptions{} }
 
-// Apply sets the options on tc (reading the PEM files). The error names
-// the option (by its key) and the file, never a file's content.
-func (o TLSOptions) Apply(tc *tls.Config) error {
+// Apply sets the options on tc (reading the PEM files). The error wraps
+// ErrInvalidOption and names the option as path + "." + key (path is where
+// the options sit in the engine config, "security") and the file, never a
+// file's content.
+func (o TLSOptions) Apply(tc *tls.Config, path string) error {
 	bad := func(key, v, why string) error {
-		return fmt.Errorf("%w: %s: %s: %s", ErrInvalidOption, key, strconv.Quote(v), why)
+		return fmt.Errorf("%w: %s.%s: %s: %s", ErrInvalidOption, path, key, strconv.Quote(v), why)
 	}
 	switch o.MinVersion {
 	case "", "1.2":

@@ -304,8 +304,8 @@ func (c Config) redisOptions() (*goredis.Options, error) {
 		return nil, fmt.Errorf("%w: url: %s: %s", broker.ErrInvalidOption, broker.RedactURL(u), broker.URLErrorReason(err, u, c.Password))
 	}
 	if opt.TLSConfig != nil {
-		if err := c.Security.Apply(opt.TLSConfig); err != nil {
-			return nil, fmt.Errorf("security.%w", err)
+		if err := c.Security.Apply(opt.TLSConfig, "security"); err != nil {
+			return nil, err
 		}
 	} else if !c.Security.IsZero() {
 		return nil, fmt.Errorf("%w: security: ssl.* keys are set but the url %s uses no TLS: use a rediss:// URL", broker.ErrInvalidOption, broker.RedactURL(u))
