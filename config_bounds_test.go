@@ -249,3 +249,20 @@ func TestCredentialsNeverAppearInInitErrorsThroughTheModule(t *testing.T) {
 		}
 	}
 }
+
+func TestCustomEngineConfigMapDurationsNeedAUnit(t *testing.T) {
+	for _, key := range []string{"metricsInterval", "publishBlockTimeout"} {
+		t.Run("a bare number for "+key+" is an error naming it", func(t *testing.T) {
+			_, err := NewCustomMemoryEventBus(map[string]interface{}{key: 30})
+			if err == nil || !strings.Contains(err.Error(), key+": 30") || !strings.Contains(err.Error(), "unit") {
+				t.Fatalf("NewCustomMemoryEventBus = %v, want an error naming %s and the missing unit", err, key)
+			}
+		})
+	}
+	t.Run("an unknown key wraps bus.ErrUnknownConfigKey", func(t *testing.T) {
+		_, err := NewCustomMemoryEventBus(map[string]interface{}{"metricInterval": "1s"})
+		if !errors.Is(err, bus.ErrUnknownConfigKey) {
+			t.Fatalf("NewCustomMemoryEventBus = %v", err)
+		}
+	})
+}

@@ -103,10 +103,21 @@ func DecodeConfig(raw map[string]any, target any) error {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields() // inside nested structs too
 		if err := dec.Decode(target); err != nil {
-			return fmt.Errorf("%s: %s: %s", k, shownValue(k, v), decodeReason(err))
+			shown := shownValue(k, v)
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field == k && composite(te.Type.Kind()) {
+				// A scalar where a section belongs: the section may hold
+				// credentials (security, checkpointRedis), so is not shown.
+				shown = fmt.Sprintf("(a %T)", v)
+			}
+			return fmt.Errorf("%s: %s: %s", k, shown, decodeReason(err))
 		}
 	}
 	return nil
+}
+
+func composite(k reflect.Kind) bool {
+	return k == reflect.Struct || k == reflect.Map || k == reflect.Slice || k == reflect.Array
 }
 
 // decodeReason shortens encoding/json's messages: the key is named by the
@@ -115,6 +126,10 @@ func decodeReason(err error) string {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		switch te.Type.Kind() {
+		case reflect.Struct, reflect.Map:
+			return "want a mapping"
+		case reflect.Slice, reflect.Array:
+			return "want a list"
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 			return fmt.Sprintf("want an integer in the range of %s (got %s)", te.Type, te.Value)
@@ -125,25 +140,35 @@ func decodeReason(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
-// shownValue renders a config value for an error message, hiding the
-// values of secret keys.
+// shownValue renders a config value for an error message. Only scalars
+// are shown: the value of a secret key, a string that may hold a URL with
+// credentials ('@', '?', '#') and a list or mapping (which may hold either)
+// are described instead.
 func shownValue(key string, v any) string {
-	if IsSecretKey(key) {
-		return "[redacted]"
+	switch x := v.(type) {
+	case nil, bool, int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
+		if IsSecretKey(key) {
+			return "[redacted]"
+		}
+		return fmt.Sprint(x)
+	case string:
+		if IsSecretKey(key) || strings.ContainsAny(x, "@?#") {
+			return "[redacted]"
+		}
+		return strconv.Quote(x)
+	default:
+		return fmt.Sprintf("(a %T)", v)
 	}
-	if s, ok := v.(string); ok {
-		return strconv.Quote(s)
-	}
-	return fmt.Sprint(v)
 }
 
 // IsSecretKey reports whether a config key (any case, any separator:
 // "password", "sasl.password", "secretAccessKey", "sessionToken",
-// "externalBrokerPassword") names a credential whose value must never
-// appear in an error or a log line.
+// "externalBrokerPassword") names a credential, or a section that holds
+// credentials ("security", "sasl.*"), whose value must never appear in an
+// error or a log line.
 func IsSecretKey(key string) bool {
 	k := strings.ToLower(key)
-	for _, w := range []string{"password", "passwd", "secret", "token", "credential", "privatekey", "private.key"} {
+	for _, w := range []string{"password", "passwd", "secret", "token", "credential", "privatekey", "private.key", "security", "sasl"} {
 		if strings.Contains(k, w) {
 			return true
 		}

@@ -61,7 +61,7 @@ func applySecurity(c *Config, sc *sarama.Config) error {
 			anySSL = true
 		}
 	}
-	wantSASL := user != "" || m[secMechanism] != ""
+	wantSASL := user != "" || pass != "" || m[secMechanism] != "" // a lone password is an error, not ignored
 
 	protocol := strings.ToUpper(m[secProtocol])
 	if protocol == "" {
