@@ -266,3 +266,44 @@ func TestCustomEngineConfigMapDurationsNeedAUnit(t *testing.T) {
 		}
 	})
 }
+
+// TestBaseConfigFeederDocumentsAreNotMistakenForTheSection covers modular's
+// BaseConfigFeeder, which hands the whole merged document (every section)
+// to the section's Unmarshaler: its other sections are not unknown keys of
+// "eventbus", and the eventbus section in it is decoded strictly.
+func TestBaseConfigFeederDocumentsAreNotMistakenForTheSection(t *testing.T) {
+	run := func(t *testing.T, doc string) (error, *EventBusModule) {
+		t.Helper()
+		dir := t.TempDir()
+		for _, d := range []string{"base", filepath.Join("environments", "test")} {
+			if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, "base", "default.yaml"), []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		logger := modular.NewSlogAdapter(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+		app := modular.NewStdApplication(modular.NewStdConfigProvider(&struct{}{}), logger)
+		app.(interface{ SetConfigFeeders([]modular.Feeder) }).SetConfigFeeders([]modular.Feeder{feeders.NewBaseConfigFeeder(dir, "test")})
+		m := NewModule().(*EventBusModule)
+		app.RegisterModule(m)
+		return app.Init(), m
+	}
+	t.Run("other sections are not unknown keys", func(t *testing.T) {
+		if err, _ := run(t, "httpserver:\n  port: 8080\nlogging:\n  level: info\n"); err != nil {
+			t.Fatalf("app.Init() = %v", err)
+		}
+	})
+	t.Run("the eventbus section in the document is decoded", func(t *testing.T) {
+		err, m := run(t, "httpserver:\n  port: 8080\neventbus:\n  engine: memory\n  workerCount: 3\n")
+		if err != nil || m.config.Engine != "memory" || m.config.WorkerCount != 3 {
+			t.Fatalf("app.Init() = %v, config %+v", err, m.config)
+		}
+	})
+	t.Run("a typo in the eventbus section of the document is an error", func(t *testing.T) {
+		if err, _ := run(t, "httpserver:\n  port: 8080\neventbus:\n  wrokerCount: 3\n"); !errors.Is(err, bus.ErrUnknownConfigKey) {
+			t.Fatalf("app.Init() = %v, want bus.ErrUnknownConfigKey", err)
+		}
+	})
+}

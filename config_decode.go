@@ -65,6 +65,16 @@ func (c *EventBusConfig) UnmarshalTOML(v any) error {
 }
 
 func (c *EventBusConfig) decodeSection(raw map[string]any) error {
+	if isDocument(raw) {
+		// modular's BaseConfigFeeder unmarshals the whole merged document
+		// (every section) into each section's struct. Its other sections
+		// are not keys of ours; its "eventbus" section is.
+		section, ok := raw[ModuleName].(map[string]any)
+		if !ok {
+			return nil
+		}
+		raw = section
+	}
 	if err := decodeStrict(reflect.ValueOf(c).Elem(), raw, "eventbus"); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
@@ -72,6 +82,28 @@ func (c *EventBusConfig) decodeSection(raw map[string]any) error {
 }
 
 var durationType = reflect.TypeOf(time.Duration(0))
+
+// isDocument reports whether raw is a whole config document rather than
+// the eventbus section: it holds an "eventbus" mapping, or a key that is no
+// field of ours with a mapping for value (a section of another module; no
+// field of the eventbus section takes a mapping).
+func isDocument(raw map[string]any) bool {
+	if _, ok := raw[ModuleName].(map[string]any); ok {
+		return true
+	}
+	t := reflect.TypeOf(EventBusConfig{})
+	known := make(map[string]bool, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		known[name] = true
+	}
+	for k, v := range raw {
+		if _, isMap := v.(map[string]any); isMap && !known[k] {
+			return true
+		}
+	}
+	return false
+}
 
 // decodeStrict sets the fields of the struct dst named by raw's keys (yaml
 // tag names, which equal the json ones). Fields whose key is absent keep
