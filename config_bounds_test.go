@@ -302,7 +302,7 @@ func TestBaseConfigFeederDocumentsAreNotMistakenForTheSection(t *testing.T) {
 		}
 	})
 	t.Run("a typo in the eventbus section of the document is an error", func(t *testing.T) {
-		if err, _ := run(t, "httpserver:\n  port: 8080\neventbus:\n  wrokerCount: 3\n"); !errors.Is(err, bus.ErrUnknownConfigKey) {
+		if err, _ := run(t, "httpserver:\n  port: 8080\neventbus:\n  wrokerCount: 3\n"); !errors.Is(err, ErrUnknownConfigKey) {
 			t.Fatalf("app.Init() = %v, want bus.ErrUnknownConfigKey", err)
 		}
 	})
