@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/switchyard-go/eventbus/bus"
 )
 
 // Module-level defaults, applied once, by ValidateConfig.
@@ -21,6 +23,9 @@ const (
 	defaultRetentionDays          = 7
 	defaultEventTTL               = time.Hour
 	defaultDeliveryMode           = "block"
+
+	// maxRetentionDays bounds RetentionDays (a century).
+	maxRetentionDays = 36500
 )
 
 // EventBusConfig configures the module. It supports single-engine mode
@@ -43,14 +48,15 @@ type EventBusConfig struct {
 	// MaxEventQueueSize bounds the queue of async work (the memory and
 	// sharded engines' worker-pool queue; the sharded engine's rings are
 	// sized by its own ringSize key). Must be >= 1. Default: 1000.
+	// Max: 1048576 (bus.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize,omitempty" yaml:"maxEventQueueSize,omitempty" validate:"omitempty,min=1" env:"MAX_EVENT_QUEUE_SIZE"`
 
 	// DefaultEventBufferSize is each memory-engine subscription's queue.
-	// Must be >= 1. Default: 10.
+	// Must be >= 1. Default: 10. Max: 1048576 (bus.MaxQueueSize).
 	DefaultEventBufferSize int `json:"defaultEventBufferSize,omitempty" yaml:"defaultEventBufferSize,omitempty" validate:"omitempty,min=1" env:"DEFAULT_EVENT_BUFFER_SIZE"`
 
 	// WorkerCount is the number of goroutines running async handlers.
-	// Must be >= 1. Default: 5.
+	// Must be >= 1. Default: 5. Max: 4096 (bus.MaxWorkers).
 	WorkerCount int `json:"workerCount,omitempty" yaml:"workerCount,omitempty" validate:"omitempty,min=1" env:"WORKER_COUNT"`
 
 	// DeliveryMode is what Publish does when a queue is full: "block"
@@ -74,7 +80,7 @@ type EventBusConfig struct {
 	EventTTL time.Duration `json:"eventTTL,omitempty" yaml:"eventTTL,omitempty" env:"EVENT_TTL" default:"3600s"`
 
 	// RetentionDays is passed to the engines as "retentionDays".
-	// Must be >= 1. Default: 7.
+	// Must be >= 1. Default: 7. Max: 36500.
 	RetentionDays int `json:"retentionDays,omitempty" yaml:"retentionDays,omitempty" validate:"omitempty,min=1" env:"RETENTION_DAYS"`
 
 	// ExternalBrokerURL is the broker address in single-engine mode
@@ -161,16 +167,16 @@ func (c *EventBusConfig) Validate() error { return c.ValidateConfig() }
 // ErrInvalidConfig.
 func (c *EventBusConfig) ValidateConfig() error {
 	for _, f := range []struct {
-		name string
-		v    int
+		name   string
+		v, max int
 	}{
-		{"maxEventQueueSize", c.MaxEventQueueSize},
-		{"defaultEventBufferSize", c.DefaultEventBufferSize},
-		{"workerCount", c.WorkerCount},
-		{"retentionDays", c.RetentionDays},
+		{"maxEventQueueSize", c.MaxEventQueueSize, bus.MaxQueueSize},
+		{"defaultEventBufferSize", c.DefaultEventBufferSize, bus.MaxQueueSize},
+		{"workerCount", c.WorkerCount, bus.MaxWorkers},
+		{"retentionDays", c.RetentionDays, maxRetentionDays},
 	} {
-		if f.v < 0 {
-			return fmt.Errorf("%w: %s: %d: must be >= 1", ErrInvalidConfig, f.name, f.v)
+		if f.v < 0 || f.v > f.max {
+			return fmt.Errorf("%w: %s: %d: must be between 1 and %d", ErrInvalidConfig, f.name, f.v, f.max)
 		}
 	}
 	switch c.DeliveryMode {

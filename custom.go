@@ -14,8 +14,10 @@ import (
 // of a third-party engine (see CustomMemoryEventBus).
 type CustomMemoryConfig struct {
 	// MaxEventQueueSize is the async queue bound. Default: 1000.
+	// Max: 1048576 (bus.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize"`
 	// DefaultEventBufferSize is each subscription's queue. Default: 10.
+	// Max: 1048576 (bus.MaxQueueSize).
 	DefaultEventBufferSize int `json:"defaultEventBufferSize"`
 	// EnableMetrics turns on EventMetrics collection. Default: true
 	// through NewCustomMemoryEventBus (a map without the key).

@@ -55,3 +55,9 @@ var ErrNoSubjectForEventEmission = errors.New("no subject available for event em
 // ErrNotInitialized is returned by the module's methods called before
 // Init built its router (upstream panics there).
 var ErrNotInitialized = errors.New("eventbus module not initialized: call app.Init first")
+
+// ErrUnknownConfigKey is wrapped by the error for a config key that names
+// no setting, in the eventbus section or an engine's config map; it is
+// bus.ErrUnknownConfigKey (the error is a *bus.UnknownKeyError naming the
+// keys).
+var ErrUnknownConfigKey = bus.ErrUnknownConfigKey

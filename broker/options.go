@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -17,6 +18,9 @@ const (
 	DefaultMaxPayloadBytes = 4 << 20
 	DefaultMaxInFlight     = 64
 	DefaultAckMode         = AckAfterHandle
+
+	// MaxPayloadLimit bounds Options.MaxPayloadBytes: 512 MiB.
+	MaxPayloadLimit = 512 << 20
 
 	// TopicPlaceholder is replaced by the failing event's topic in
 	// Options.DeadLetterTopic.
@@ -60,12 +64,14 @@ type Options struct {
 	// MaxPayloadBytes caps the encoded data of one event: Publish refuses
 	// a larger one (an error wrapping bus.ErrPayloadTooLarge) and a
 	// receiver dead-letters a larger entry without calling the handler.
-	// -1 disables the check. Default: 4194304 (4 MiB).
+	// -1 disables the check. Default: 4194304 (4 MiB). Max: 536870912
+	// (512 MiB, Redis's own limit for one value).
 	MaxPayloadBytes int `json:"maxPayloadBytes,omitempty"`
 
 	// MaxInFlight caps the handler calls running at once for one async
 	// subscription (SubscribeAsync). Sync subscriptions run one at a time
-	// per stream, in order. Default: 64.
+	// per stream, in order. Each is a goroutine of the subscription.
+	// Default: 64. Max: 4096 (bus.MaxWorkers).
 	MaxInFlight int `json:"maxInFlight,omitempty"`
 
 	// AckMode chooses when a received event is acknowledged:
@@ -76,7 +82,8 @@ type Options struct {
 	// TopicLimit is the number of distinct published topics counted
 	// apart in the engine's TopicStats; later topics are counted under
 	// bus.OtherTopic, so that memory and exported label sets stay
-	// bounded. Default: 256 (bus.DefaultTopicLimit).
+	// bounded. Default: 256 (bus.DefaultTopicLimit). Max: 65536
+	// (bus.MaxTopicLimit).
 	TopicLimit int `json:"topicLimit,omitempty"`
 }
 
@@ -128,12 +135,12 @@ func (o Options) Validate() error {
 		return invalid("retryBackoffMax", o.RetryBackoffMax.Std(), "must be >= 0")
 	case o.RetryBackoffMax > 0 && o.RetryBackoff > o.RetryBackoffMax:
 		return invalid("retryBackoff", o.RetryBackoff.Std(), "must not exceed retryBackoffMax "+o.RetryBackoffMax.Std().String())
-	case o.MaxPayloadBytes < -1:
-		return invalid("maxPayloadBytes", o.MaxPayloadBytes, "must be > 0, or -1 to disable")
-	case o.MaxInFlight < 0:
-		return invalid("maxInFlight", o.MaxInFlight, "must be >= 1")
-	case o.TopicLimit < 0:
-		return invalid("topicLimit", o.TopicLimit, "must be >= 1")
+	case o.MaxPayloadBytes < -1 || o.MaxPayloadBytes > MaxPayloadLimit:
+		return invalid("maxPayloadBytes", o.MaxPayloadBytes, fmt.Sprintf("must be between 1 and %d, or -1 to disable", MaxPayloadLimit))
+	case o.MaxInFlight < 0 || o.MaxInFlight > bus.MaxWorkers:
+		return invalid("maxInFlight", o.MaxInFlight, fmt.Sprintf("must be between 1 and %d", bus.MaxWorkers))
+	case o.TopicLimit < 0 || o.TopicLimit > bus.MaxTopicLimit:
+		return invalid("topicLimit", o.TopicLimit, fmt.Sprintf("must be between 1 and %d", bus.MaxTopicLimit))
 	}
 	if _, err := ParseAckMode(string(o.AckMode)); err != nil && o.AckMode != "" {
 		return invalid("ackMode", string(o.AckMode), `must be "after-handle", "on-receive" or "manual"`)

@@ -147,10 +147,10 @@ func TestDecodeConfig(t *testing.T) {
 	if err != nil || c.Size != 3 || c.Wait.Std() != 250*time.Millisecond || c.Name != "x" || !c.Enabled {
 		t.Fatalf("DecodeConfig = %v, %+v", err, c)
 	}
-	if err := DecodeConfig(map[string]any{"wait": int64(time.Second)}, &c); err != nil || c.Wait.Std() != time.Second {
-		t.Fatalf("numeric duration: %v, %v", err, c.Wait.Std())
+	if err := DecodeConfig(map[string]any{"wait": 2 * time.Second}, &c); err != nil || c.Wait.Std() != 2*time.Second {
+		t.Fatalf("time.Duration value: %v, %v", err, c.Wait.Std())
 	}
-	if err := DecodeConfig(map[string]any{"sise": 3}, &c); err == nil || !strings.Contains(err.Error(), "sise") {
+	if err := DecodeConfig(map[string]any{"sise": 3}, &c); err == nil || !strings.Contains(err.Error(), "sise") || !errors.Is(err, ErrUnknownConfigKey) {
 		t.Fatalf("unknown key: %v", err)
 	}
 	if err := DecodeConfig(map[string]any{"size": "three"}, &c); err == nil || !strings.Contains(err.Error(), "size") {
@@ -158,6 +158,63 @@ func TestDecodeConfig(t *testing.T) {
 	}
 	if err := DecodeConfig(map[string]any{"wait": "soon"}, &c); err == nil || !strings.Contains(err.Error(), "soon") {
 		t.Fatalf("bad duration: %v", err)
+	}
+}
+
+func TestDecodeConfigRefusesValuesWithoutAUnitOrAFractionNamingTheKey(t *testing.T) {
+	type cfg struct {
+		Size     int      `json:"size"`
+		Wait     Duration `json:"wait"`
+		Password string   `json:"password"`
+		Nested   struct {
+			Port int `json:"port"`
+		} `json:"nested"`
+	}
+	tests := []struct {
+		name     string
+		raw      map[string]any
+		mentions []string
+		absent   string
+	}{
+		{"a bare int duration", map[string]any{"wait": 30}, []string{"wait", "30", "unit"}, ""},
+		{"a bare float duration", map[string]any{"wait": float64(250)}, []string{"wait", "250", "unit"}, ""},
+		{"a bare int64 duration", map[string]any{"wait": int64(time.Second)}, []string{"wait", "unit"}, ""},
+		{"a fraction for an integer", map[string]any{"size": 2.5}, []string{"size", "2.5", "integer"}, ""},
+		{"an integer beyond int64", map[string]any{"size": 1e19}, []string{"size", "integer"}, ""},
+		{"a string for an integer", map[string]any{"size": "9"}, []string{"size", `"9"`}, ""},
+		{"an unknown key inside a nested struct", map[string]any{"nested": map[string]any{"prot": 1}}, []string{"nested", "prot"}, ""},
+		{"a secret of the wrong type", map[string]any{"password": 123456789}, []string{"password", "redacted"}, "123456789"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c cfg
+			err := DecodeConfig(tc.raw, &c)
+			if err == nil {
+				t.Fatalf("DecodeConfig(%v) = nil, decoded %+v", tc.raw, c)
+			}
+			for _, m := range tc.mentions {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not mention %q", err, m)
+				}
+			}
+			if tc.absent != "" && strings.Contains(err.Error(), tc.absent) {
+				t.Errorf("error %q shows the secret value", err)
+			}
+		})
+	}
+}
+
+func TestUnknownKeyErrorNamesEveryKeyAndMatchesTheSentinel(t *testing.T) {
+	var c struct {
+		A int `json:"a"`
+	}
+	err := DecodeConfig(map[string]any{"zz": 1, "bb": 2, "a": 1, "workerCount": 3}, &c)
+	var uk *UnknownKeyError
+	if !errors.As(err, &uk) || !errors.Is(err, ErrUnknownConfigKey) {
+		t.Fatalf("DecodeConfig = %v, want an *UnknownKeyError", err)
+	}
+	if strings.Join(uk.Keys, ",") != "bb,zz" || strings.Join(uk.Known, ",") != "a" {
+		t.Fatalf("UnknownKeyError = %+v", uk)
 	}
 }
 

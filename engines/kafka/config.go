@@ -68,7 +68,7 @@ type Config struct {
 	AutoCreateTopics bool `json:"autoCreateTopics"`
 
 	// TopicPartitions is the partition count of created topics; -1 uses
-	// the broker's num.partitions. Default: -1.
+	// the broker's num.partitions. Default: -1. Max: 10000.
 	TopicPartitions int32 `json:"topicPartitions"`
 
 	// TopicReplicationFactor is the replication factor of created topics;
@@ -115,6 +115,10 @@ const (
 	defaultTopicRefreshInterval = 5 * time.Second
 	defaultStartTimeout         = 10 * time.Second
 	defaultUnsubscribeWait      = 5 * time.Second
+
+	// maxTopicPartitions bounds TopicPartitions (a topic of more
+	// partitions is beyond what a cluster serves well).
+	maxTopicPartitions = 10000
 )
 
 // setDefaults fills zero options with their defaults.
@@ -177,17 +181,23 @@ func (c *Config) validateOwn() error {
 		return invalid("brokers", "[]", "at least one broker is required (or set externalBrokerURL)")
 	}
 	for i, b := range c.Brokers {
+		// Shown redacted: a broker written as a URL may carry userinfo
+		// or a query, and neither may reach an error or a log line.
+		shown := strconv.Quote(broker.RedactURL(b))
+		if strings.ContainsAny(b, "@?#/") {
+			return invalid(fmt.Sprintf("brokers[%d]", i), shown, "want host:port (credentials go in security sasl.username and sasl.password, not in the address)")
+		}
 		host, port, err := net.SplitHostPort(b)
 		if err != nil || host == "" {
-			return invalid(fmt.Sprintf("brokers[%d]", i), strconv.Quote(b), "want host:port")
+			return invalid(fmt.Sprintf("brokers[%d]", i), shown, "want host:port")
 		}
 		if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
-			return invalid(fmt.Sprintf("brokers[%d]", i), strconv.Quote(b), "port must be 1..65535")
+			return invalid(fmt.Sprintf("brokers[%d]", i), shown, "port must be 1..65535")
 		}
 	}
 	switch {
-	case c.TopicPartitions < -1:
-		return invalid("topicPartitions", c.TopicPartitions, "must be >= 1, or -1 for the broker default")
+	case c.TopicPartitions < -1 || c.TopicPartitions > maxTopicPartitions:
+		return invalid("topicPartitions", c.TopicPartitions, fmt.Sprintf("must be between 1 and %d, or -1 for the broker default", maxTopicPartitions))
 	case c.TopicReplicationFactor < -1:
 		return invalid("topicReplicationFactor", c.TopicReplicationFactor, "must be >= 1, or -1 for the broker default")
 	case c.TopicRefreshInterval < 0:
@@ -217,7 +227,7 @@ func (c *Config) validateOwn() error {
 // by Start.
 func New(config map[string]any) (bus.EventBus, error) {
 	var cfg Config
-	if err := bus.DecodeConfig(config, &cfg); err != nil {
+	if err := bus.DecodeConfig(stringMaps(config), &cfg); err != nil {
 		return nil, fmt.Errorf("kafka engine: %w: %w", ErrInvalidConfig, err)
 	}
 	return NewEventBus(cfg)
@@ -236,4 +246,40 @@ func (c Config) Sarama() (producer, consumer *sarama.Config, err error) {
 		return nil, nil, err
 	}
 	return s.producerConfig(), s.newClientConfig(), nil
+}
+
+// stringMaps returns config with the scalar values of the producer,
+// consumer and security maps written as strings, so that YAML's
+// "linger.ms: 5" or "idempotent: false" decode into those string maps as
+// "5" and "false". config itself is not modified.
+func stringMaps(config map[string]any) map[string]any {
+	out, copied := config, false
+	for _, key := range []string{"producer", "consumer", "security"} {
+		m, ok := config[key].(map[string]any)
+		if !ok {
+			continue
+		}
+		conv := make(map[string]any, len(m))
+		for k, v := range m {
+			switch x := v.(type) {
+			case bool:
+				v = strconv.FormatBool(x)
+			case int:
+				v = strconv.Itoa(x)
+			case int64:
+				v = strconv.FormatInt(x, 10)
+			case float64:
+				v = strconv.FormatFloat(x, 'f', -1, 64)
+			}
+			conv[k] = v
+		}
+		if !copied {
+			out, copied = make(map[string]any, len(config)), true
+			for k, v := range config {
+				out[k] = v
+			}
+		}
+		out[key] = conv
+	}
+	return out
 }

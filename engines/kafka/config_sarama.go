@@ -162,6 +162,11 @@ func applyOptions(section string, m map[string]string, table []option, s *settin
 	sort.Strings(keys) // deterministic: the first invalid key in order is reported
 	for _, k := range keys {
 		v := strings.TrimSpace(m[k])
+		if strings.HasSuffix(k, ".ms") && isInteger(v) {
+			// A Kafka property name states its unit: a bare number is
+			// milliseconds there, and only there.
+			v += "ms"
+		}
 		if err := byName[k].apply(s, v); err != nil {
 			return invalid(section+"."+k, strconv.Quote(m[k]), err.Error())
 		}
@@ -268,7 +273,7 @@ var consumerOptions = []option{
 	{"fetchDefaultBytes", "max.partition.fetch.bytes", int32Into(1, func(s *settings) *int32 { return &s.base.Consumer.Fetch.Default })},
 	{"fetchMaxBytes", "fetch.max.bytes", int32Into(1, func(s *settings) *int32 { return &s.base.Consumer.Fetch.MaxBytes })},
 	{"maxWaitTime", "fetch.max.wait.ms", durationInto(time.Millisecond, func(s *settings) *time.Duration { return &s.base.Consumer.MaxWaitTime })},
-	{"channelBufferSize", "", intInto(0, math.MaxInt32, func(s *settings) *int { return &s.base.ChannelBufferSize })},
+	{"channelBufferSize", "", intInto(0, maxChannelBufferSize, func(s *settings) *int { return &s.base.ChannelBufferSize })},
 	{"isolationLevel", "isolation.level", func(s *settings, v string) error {
 		switch strings.ToLower(v) {
 		case "read_uncommitted":
@@ -331,19 +336,30 @@ func durationInto(min time.Duration, field func(*settings) *time.Duration) func(
 	}
 }
 
-// parseDuration reads a Go duration ("250ms") or a bare integer number of
-// milliseconds (the unit of the Kafka ".ms" properties).
+// maxChannelBufferSize bounds consumer.channelBufferSize: sarama
+// allocates channels of that many messages per partition.
+const maxChannelBufferSize = 1 << 16
+
+// parseDuration reads a Go duration ("250ms"). A bare number is refused:
+// applyOptions turns one into milliseconds only under a Kafka property name
+// ending in ".ms", the one kind of key that states its unit.
 func parseDuration(v string, min time.Duration) (time.Duration, error) {
-	var d time.Duration
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		d = time.Duration(n) * time.Millisecond
-	} else if d, err = time.ParseDuration(v); err != nil {
-		return 0, fmt.Errorf(`want a duration such as "250ms" or an integer number of milliseconds`)
+	if isInteger(v) {
+		return 0, fmt.Errorf(`a duration needs a unit: write "%sms" or "%ss" (a bare number is milliseconds only under the Kafka ".ms" property names)`, v, v)
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf(`want a duration such as "250ms"`)
 	}
 	if d < min {
 		return 0, fmt.Errorf("must be at least %v", min)
 	}
 	return d, nil
+}
+
+func isInteger(v string) bool {
+	_, err := strconv.ParseInt(v, 10, 64)
+	return err == nil
 }
 
 // cappedBackoff doubles base at every retry up to max.

@@ -2,14 +2,14 @@ package kafka
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/IBM/sarama"
+
+	"github.com/switchyard-go/eventbus/broker"
 )
 
 // Keys of Config.SecurityConfig. They are the Kafka client property names
@@ -61,7 +61,7 @@ func applySecurity(c *Config, sc *sarama.Config) error {
 			anySSL = true
 		}
 	}
-	wantSASL := user != "" || m[secMechanism] != ""
+	wantSASL := user != "" || pass != "" || m[secMechanism] != "" // a lone password is an error, not ignored
 
 	protocol := strings.ToUpper(m[secProtocol])
 	if protocol == "" {
@@ -136,45 +136,23 @@ func applySASL(mechanism, user, pass string, sc *sarama.Config) error {
 	return nil
 }
 
+// tlsConfig builds the TLS configuration from the ssl.* keys with
+// broker.TLSOptions, the options (and key names) the Redis engine shares.
 func tlsConfig(m map[string]string) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: m[secServerName]}
-	switch m[secMinTLSVersion] {
-	case "", "1.2":
-	case "1.3":
-		tc.MinVersion = tls.VersionTLS13
-	default:
-		return nil, invalid("security."+secMinTLSVersion, strconv.Quote(m[secMinTLSVersion]), `want "1.2" or "1.3"`)
+	o := broker.TLSOptions{
+		CALocation: m[secCALocation], CertLocation: m[secCertLocation], KeyLocation: m[secKeyLocation],
+		ServerName: m[secServerName], MinVersion: m[secMinTLSVersion],
 	}
 	if v := m[secSkipVerify]; v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return nil, invalid("security."+secSkipVerify, strconv.Quote(v), "want true or false")
 		}
-		tc.InsecureSkipVerify = b // #nosec G402 -- explicit opt-in, documented as for tests only
+		o.InsecureSkipVerify = b
 	}
-	if path := m[secCALocation]; path != "" {
-		pem, err := os.ReadFile(path)
-		if err != nil {
-			return nil, invalid("security."+secCALocation, strconv.Quote(path), err.Error())
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, invalid("security."+secCALocation, strconv.Quote(path), "no PEM certificate found")
-		}
-		tc.RootCAs = pool
-	}
-	cert, key := m[secCertLocation], m[secKeyLocation]
-	switch {
-	case cert != "" && key != "":
-		pair, err := tls.LoadX509KeyPair(cert, key)
-		if err != nil {
-			return nil, invalid("security."+secCertLocation, strconv.Quote(cert), err.Error())
-		}
-		tc.Certificates = []tls.Certificate{pair}
-	case cert != "":
-		return nil, invalid("security."+secKeyLocation, `""`, "required with ssl.certificate.location")
-	case key != "":
-		return nil, invalid("security."+secCertLocation, `""`, "required with ssl.key.location")
+	tc := &tls.Config{}
+	if err := o.Apply(tc, "security"); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return tc, nil
 }

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,9 @@ func TestSecurity(t *testing.T) {
 			if tc.wantErr {
 				if !errors.Is(err, kafka.ErrBrokersUnreachable) {
 					t.Fatalf("Start = %v, want an error wrapping ErrBrokersUnreachable", err)
+				}
+				if pw := tc.security["sasl.password"]; pw != "" && strings.Contains(err.Error(), pw) {
+					t.Fatalf("Start's error shows the SASL password: %v", err)
 				}
 				t.Logf("refused as expected: %v", err)
 				return

@@ -3,7 +3,6 @@ package kinesis
 import (
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -69,11 +68,12 @@ type Config struct {
 	SecretAccessKey string `json:"secretAccessKey"`
 	SessionToken    string `json:"sessionToken"`
 	// ShardCount is the shard count of a stream created by Start when
-	// CreateStream is on. Default: 1.
+	// CreateStream is on. Default: 1. Max: 10000.
 	ShardCount int32 `json:"shardCount"`
 
 	// Endpoint overrides the service URL ("http://127.0.0.1:4567" for
-	// kinesalite, a VPC endpoint…). When empty, the module-level
+	// kinesalite, a VPC endpoint…). It must not carry credentials
+	// (userinfo): those go in accessKeyId/secretAccessKey. When empty, the module-level
 	// externalBrokerURL is used if set, else the SDK resolves the
 	// region's endpoint.
 	Endpoint string `json:"endpoint,omitempty"`
@@ -126,13 +126,15 @@ type Config struct {
 	// MaxInFlightBatches is the number of PutRecords calls outstanding at
 	// once. With more than 1, two batches holding records of one key may
 	// land in either order (async mode only; a synchronous Publish waits
-	// for its record). Default: 1.
+	// for its record). Default: 1. Max: 1024.
 	MaxInFlightBatches int `json:"maxInFlightBatches,omitempty"`
 	// MaxRecordBytes is the per-record size limit (CloudEvent JSON plus
-	// partition key). Default: 1048576 (1 MiB).
+	// partition key). Default: 1048576 (1 MiB). Max: 10485760 (10 MiB,
+	// the service's largest record).
 	MaxRecordBytes int `json:"maxRecordBytes,omitempty"`
 	// PublishBufferSize is the number of records queued for sending; a
 	// Publish waits (bounded by its ctx) when it is full. Default: 10000.
+	// Max: 1048576 (bus.MaxQueueSize).
 	PublishBufferSize int `json:"publishBufferSize,omitempty"`
 	// AsyncPublish makes Publish return once the record is queued instead
 	// of once Kinesis accepted it. A record that finally fails is counted
@@ -185,10 +187,19 @@ type RedisOptions struct {
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
 	// PoolSize is the connection pool size. Default: go-redis's.
+	// Max: 10000.
 	PoolSize int `json:"poolSize,omitempty"`
 	// KeyPrefix prefixes every key. Default: "switchyard:kinesis:".
 	KeyPrefix string `json:"keyPrefix,omitempty"`
 }
+
+// Upper bounds of sizes and counts (documented on the fields).
+const (
+	maxShardCount      = 10000
+	maxInFlightBatches = 1024
+	maxRecordBytes     = 10 << 20
+	maxRedisPoolSize   = 10000
+)
 
 // Defaults of Config, applied by WithDefaults to zero fields.
 const (
@@ -293,8 +304,8 @@ func (c Config) Validate() error {
 		return invalid("secretAccessKey", `""`, "required when accessKeyId is set")
 	case c.AccessKeyID == "" && c.SecretAccessKey != "":
 		return invalid("accessKeyId", `""`, "required when secretAccessKey is set")
-	case c.ShardCount < 1:
-		return fmt.Errorf("%w: shardCount: %d: must be >= 1 (%w)", ErrInvalidConfig, c.ShardCount, bus.ErrInvalidShardCount)
+	case c.ShardCount < 1 || c.ShardCount > maxShardCount:
+		return fmt.Errorf("%w: shardCount: %d: must be between 1 and %d (%w)", ErrInvalidConfig, c.ShardCount, maxShardCount, bus.ErrInvalidShardCount)
 	case c.StartPosition != StartLatest && c.StartPosition != StartTrimHorizon:
 		return invalid("startPosition", fmt.Sprintf("%q", c.StartPosition), `must be "latest" or "trim_horizon"`)
 	case c.MaxRecordsPerRead < 1 || c.MaxRecordsPerRead > MaxRecordsPerRead:
@@ -303,12 +314,14 @@ func (c Config) Validate() error {
 		return invalid("batchMaxRecords", c.BatchMaxRecords, "must be 1-500")
 	case c.BatchMaxBytes < 1 || c.BatchMaxBytes > MaxBatchBytes:
 		return invalid("batchMaxBytes", c.BatchMaxBytes, "must be 1-5242880")
-	case c.MaxInFlightBatches < 1:
-		return invalid("maxInFlightBatches", c.MaxInFlightBatches, "must be >= 1")
-	case c.MaxRecordBytes < 1:
-		return invalid("maxRecordBytes", c.MaxRecordBytes, "must be >= 1")
-	case c.PublishBufferSize < 1:
-		return invalid("publishBufferSize", c.PublishBufferSize, "must be >= 1")
+	case c.MaxInFlightBatches < 1 || c.MaxInFlightBatches > maxInFlightBatches:
+		return invalid("maxInFlightBatches", c.MaxInFlightBatches, fmt.Sprintf("must be between 1 and %d", maxInFlightBatches))
+	case c.MaxRecordBytes < 1 || c.MaxRecordBytes > maxRecordBytes:
+		return invalid("maxRecordBytes", c.MaxRecordBytes, fmt.Sprintf("must be between 1 and %d", maxRecordBytes))
+	case c.PublishBufferSize < 1 || c.PublishBufferSize > bus.MaxQueueSize:
+		return invalid("publishBufferSize", c.PublishBufferSize, fmt.Sprintf("must be between 1 and %d", bus.MaxQueueSize))
+	case c.CheckpointRedis.PoolSize < 0 || c.CheckpointRedis.PoolSize > maxRedisPoolSize:
+		return invalid("checkpointRedis.poolSize", c.CheckpointRedis.PoolSize, fmt.Sprintf("must be between 0 (go-redis default) and %d", maxRedisPoolSize))
 	case c.LeaseRenewInterval >= c.LeaseDuration:
 		return invalid("leaseRenewInterval", c.LeaseRenewInterval.Std(), "must be below leaseDuration "+c.LeaseDuration.Std().String())
 	case c.PublishBackoff > c.PublishBackoffMax:
@@ -328,9 +341,13 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Endpoint != "" {
+		shown := fmt.Sprintf("%q", broker.RedactURL(c.Endpoint))
+		if strings.ContainsAny(c.Endpoint, "@?#") {
+			return invalid("endpoint", shown, "must be an http:// or https:// URL without credentials, query or fragment (credentials go in accessKeyId/secretAccessKey)")
+		}
 		u, err := url.Parse(c.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return invalid("endpoint", fmt.Sprintf("%q", c.Endpoint), "must be an http:// or https:// URL with a host")
+			return invalid("endpoint", shown, "must be an http:// or https:// URL with a host")
 		}
 	}
 	switch c.CheckpointStore {
@@ -349,24 +366,13 @@ func (c Config) Validate() error {
 }
 
 // decodeConfig decodes an engine config map. The module-level
-// externalBrokerURL is the endpoint when the map has none.
+// externalBrokerURL is the endpoint when the map has none. bus.DecodeConfig
+// names the key of a value that does not decode (and hides the values of
+// secret keys); errors.Is(err, bus.ErrUnknownConfigKey) reports a typo.
 func decodeConfig(raw map[string]any) (Config, error) {
 	var c Config
 	if err := bus.DecodeConfig(raw, &c); err != nil {
-		// Name the key whose value did not decode (json's errors for a
-		// custom type such as bus.Duration do not say which field).
-		keys := make([]string, 0, len(raw))
-		for k := range raw {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			var one Config
-			if kerr := bus.DecodeConfig(map[string]any{k: raw[k]}, &one); kerr != nil && !strings.Contains(kerr.Error(), "unknown config key") {
-				return c, fmt.Errorf("%w: kinesis config: %s: %v: %v", ErrInvalidConfig, k, raw[k], kerr)
-			}
-		}
-		return c, fmt.Errorf("%w: kinesis config: %v", ErrInvalidConfig, err)
+		return c, fmt.Errorf("%w: kinesis config: %w", ErrInvalidConfig, err)
 	}
 	if c.Endpoint == "" {
 		if u, ok := raw["externalBrokerURL"].(string); ok {

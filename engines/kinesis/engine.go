@@ -133,7 +133,10 @@ func NewEventBus(c Config, opts ...Option) (*EventBus, error) {
 		case StoreRedis:
 			ro, err := goredis.ParseURL(c.CheckpointRedis.URL)
 			if err != nil {
-				return nil, invalid("checkpointRedis.url", fmt.Sprintf("%q", c.CheckpointRedis.URL), err.Error())
+				// Redacted: url.Parse's error quotes the whole URL,
+				// password included.
+				return nil, invalid("checkpointRedis.url", fmt.Sprintf("%q", broker.RedactURL(c.CheckpointRedis.URL)),
+					broker.URLErrorReason(err, c.CheckpointRedis.URL, c.CheckpointRedis.Password))
 			}
 			if c.CheckpointRedis.DB != 0 {
 				ro.DB = c.CheckpointRedis.DB

@@ -19,13 +19,14 @@ const (
 // EventBusConfig keys, so single-engine settings reach the engine.
 type Config struct {
 	// MaxEventQueueSize is the capacity of the async worker-pool queue.
-	// Default: 1000.
+	// Default: 1000. Max: 1048576 (bus.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize"`
-	// DefaultEventBufferSize is each subscription's queue capacity.
-	// Default: 10.
+	// DefaultEventBufferSize is each subscription's queue capacity,
+	// allocated by Subscribe. Default: 10. Max: 1048576
+	// (bus.MaxQueueSize).
 	DefaultEventBufferSize int `json:"defaultEventBufferSize"`
 	// WorkerCount is the number of goroutines running async handlers.
-	// Default: 5.
+	// Default: 5. Max: 4096 (bus.MaxWorkers).
 	WorkerCount int `json:"workerCount"`
 	// DeliveryMode is "block", "timeout" or "drop". Default: "block".
 	DeliveryMode string `json:"deliveryMode"`
@@ -42,6 +43,7 @@ type Config struct {
 	// TopicLimit is the number of distinct published topics counted
 	// apart in TopicStats; later topics are counted under bus.OtherTopic
 	// so that memory stays bounded. Default: 256 (bus.DefaultTopicLimit).
+	// Max: 65536 (bus.MaxTopicLimit).
 	TopicLimit int `json:"topicLimit"`
 }
 
@@ -68,19 +70,24 @@ func (c *Config) setDefaults() {
 
 // Validate reports the first invalid field, naming it and its value.
 func (c *Config) Validate() error {
+	for _, f := range []struct {
+		name   string
+		v, max int
+	}{
+		{"maxEventQueueSize", c.MaxEventQueueSize, bus.MaxQueueSize},
+		{"defaultEventBufferSize", c.DefaultEventBufferSize, bus.MaxQueueSize},
+		{"workerCount", c.WorkerCount, bus.MaxWorkers},
+		{"topicLimit", c.TopicLimit, bus.MaxTopicLimit},
+	} {
+		if f.v < 0 || f.v > f.max {
+			return fmt.Errorf("%s: %d: must be between 1 and %d", f.name, f.v, f.max)
+		}
+	}
 	switch {
-	case c.MaxEventQueueSize < 0:
-		return fmt.Errorf("maxEventQueueSize: %d: must be >= 1", c.MaxEventQueueSize)
-	case c.DefaultEventBufferSize < 0:
-		return fmt.Errorf("defaultEventBufferSize: %d: must be >= 1", c.DefaultEventBufferSize)
-	case c.WorkerCount < 0:
-		return fmt.Errorf("workerCount: %d: must be >= 1", c.WorkerCount)
 	case c.PublishBlockTimeout < 0:
 		return fmt.Errorf("publishBlockTimeout: %v: must be >= 0", c.PublishBlockTimeout.Std())
 	case c.UnsubscribeWait < 0:
 		return fmt.Errorf("unsubscribeWait: %v: must be >= 0", c.UnsubscribeWait.Std())
-	case c.TopicLimit < 0:
-		return fmt.Errorf("topicLimit: %d: must be >= 1", c.TopicLimit)
 	}
 	switch c.DeliveryMode {
 	case "", DeliveryBlock, DeliveryTimeout, DeliveryDrop:

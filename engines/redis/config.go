@@ -2,7 +2,6 @@ package redis
 
 import (
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -67,8 +66,19 @@ type Config struct {
 	Password string `json:"password"`
 	// PoolSize is the go-redis connection pool size. Each running
 	// subscription also holds one dedicated connection for its blocking
-	// reads. Default: go-redis's (10 per GOMAXPROCS).
+	// reads. Default: go-redis's (10 per GOMAXPROCS). Max: 10000 (Redis's
+	// default maxclients).
 	PoolSize int `json:"poolSize"`
+
+	// Security sets TLS for a rediss:// URL, under the Kafka engine's key
+	// names: "ssl.ca.location" (PEM CAs replacing the system roots),
+	// "ssl.certificate.location" and "ssl.key.location" (client
+	// certificate for mutual TLS), "ssl.server.name" (the name checked in
+	// the server certificate), "ssl.min.version" ("1.2" or "1.3") and
+	// "ssl.insecure.skip.verify" (tests only). Setting any of them with a
+	// redis:// URL is an error: TLS is chosen by the scheme. Default: the
+	// system roots and the URL's host name.
+	Security broker.TLSOptions `json:"security,omitempty"`
 
 	// KeyPrefix is prepended to a topic to name its stream. Default:
 	// "switchyard:" (topic "order.placed" → stream
@@ -77,7 +87,7 @@ type Config struct {
 	// MaxLen caps each stream approximately (XADD MAXLEN ~ n); 0: no cap
 	// by length (streams are still trimmed by age, see RetentionDays).
 	// Entries trimmed before a consumer group read them are lost to it.
-	// Default: 0.
+	// Default: 0. Max: none (Redis trims; nothing is allocated from it).
 	MaxLen int64 `json:"maxLen,omitempty"`
 	// RetentionDays is how long entries are kept: older ones are trimmed
 	// from every stream under KeyPrefix (XTRIM MINID), whether or not
@@ -106,6 +116,7 @@ type Config struct {
 	// "new".
 	StartFrom string `json:"startFrom,omitempty"`
 	// ReadCount is XREADGROUP COUNT, per stream. Default: 256.
+	// Max: 65536.
 	ReadCount int `json:"readCount,omitempty"`
 	// BlockTimeout is XREADGROUP BLOCK. Stop and new wildcard streams
 	// interrupt it (CLIENT UNBLOCK), so it only bounds idle polling.
@@ -119,7 +130,7 @@ type Config struct {
 	// ClaimInterval is how often each subscription scans for idle entries
 	// (and refreshes its pending count). Default: 1s.
 	ClaimInterval bus.Duration `json:"claimInterval,omitempty"`
-	// ClaimCount is XAUTOCLAIM COUNT. Default: 128.
+	// ClaimCount is XAUTOCLAIM COUNT. Default: 128. Max: 65536.
 	ClaimCount int `json:"claimCount,omitempty"`
 	// MaxDeliveries bounds how often one entry is delivered (Redis counts
 	// every XREADGROUP and claim of it in the group's pending list). An
@@ -131,15 +142,17 @@ type Config struct {
 	// bound. Default: 10.
 	MaxDeliveries int `json:"maxDeliveries,omitempty"`
 	// AckBatch is the most ids sent in one XACK. Default: 256.
+	// Max: 65536.
 	AckBatch int `json:"ackBatch,omitempty"`
 	// AckFlushInterval bounds how long a handled entry waits for its XACK.
 	// Default: 2ms.
 	AckFlushInterval bus.Duration `json:"ackFlushInterval,omitempty"`
 	// PublishBatch is the most XADDs sent in one pipeline. Default: 256.
+	// Max: 65536.
 	PublishBatch int `json:"publishBatch,omitempty"`
 	// PublishPipelines is the number of pipelines in flight at once (one
 	// in PublishAsync mode, to keep each publisher's events in order).
-	// Default: 2.
+	// Default: 2. Max: 1024.
 	PublishPipelines int `json:"publishPipelines,omitempty"`
 	// PublishLinger, when > 0, lets a pipeline that is not full wait up to
 	// this long for more events; 0 (default) sends as soon as a pipeline
@@ -152,6 +165,7 @@ type Config struct {
 	PublishAsync bool `json:"publishAsync,omitempty"`
 	// PublishQueue bounds the events queued for the pipelines; Publish
 	// waits (bounded by its ctx) when it is full. Default: 8192.
+	// Max: 1048576 (bus.MaxQueueSize).
 	PublishQueue int `json:"publishQueue,omitempty"`
 	// DiscoveryInterval is how often wildcard subscriptions look for new
 	// matching streams (SCAN). A publish through this engine to a new
@@ -229,13 +243,13 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: %w: %s: %v: %s", ErrInvalidConfig, broker.ErrInvalidOption, field, v, why)
 	}
 	if _, err := c.redisOptions(); err != nil {
-		return bad("url", redactURL(c.URL), err.Error())
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	switch {
 	case c.DB < 0:
 		return bad("db", c.DB, "must be >= 0")
-	case c.PoolSize < 0:
-		return bad("poolSize", c.PoolSize, "must be >= 0 (0: go-redis default)")
+	case c.PoolSize < 0 || c.PoolSize > maxPoolSize:
+		return bad("poolSize", c.PoolSize, fmt.Sprintf("must be between 0 (go-redis default) and %d", maxPoolSize))
 	case c.MaxLen < 0:
 		return bad("maxLen", c.MaxLen, "must be >= 0 (0: no cap by length)")
 	case c.RetentionDays < -1:
@@ -248,12 +262,13 @@ func (c Config) Validate() error {
 		return bad("group", c.Group, "must not contain whitespace")
 	}
 	for _, f := range []struct {
-		name string
-		v    int
-	}{{"readCount", c.ReadCount}, {"claimCount", c.ClaimCount}, {"ackBatch", c.AckBatch},
-		{"publishBatch", c.PublishBatch}, {"publishPipelines", c.PublishPipelines}, {"publishQueue", c.PublishQueue}} {
-		if f.v < 1 {
-			return bad(f.name, f.v, "must be >= 1")
+		name   string
+		v, max int
+	}{{"readCount", c.ReadCount, maxBatch}, {"claimCount", c.ClaimCount, maxBatch}, {"ackBatch", c.AckBatch, maxBatch},
+		{"publishBatch", c.PublishBatch, maxBatch}, {"publishPipelines", c.PublishPipelines, maxPublishPipelines},
+		{"publishQueue", c.PublishQueue, bus.MaxQueueSize}} {
+		if f.v < 1 || f.v > f.max {
+			return bad(f.name, f.v, fmt.Sprintf("must be between 1 and %d", f.max))
 		}
 	}
 	for _, f := range []struct {
@@ -283,7 +298,17 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// redisOptions turns the connection fields into go-redis options.
+// Upper bounds of the sizes and counts (documented on the fields).
+const (
+	maxPoolSize         = 10000
+	maxBatch            = 1 << 16
+	maxPublishPipelines = 1024
+)
+
+// redisOptions turns the connection fields into go-redis options. Its
+// error names the field and never holds a credential: the URL is shown
+// redacted and go-redis's message is scrubbed of every secret the
+// connection fields hold (url.Parse quotes the whole URL in its errors).
 func (c Config) redisOptions() (*goredis.Options, error) {
 	u := c.URL
 	if u == "" {
@@ -291,7 +316,14 @@ func (c Config) redisOptions() (*goredis.Options, error) {
 	}
 	opt, err := goredis.ParseURL(u)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: url: %s: %s", broker.ErrInvalidOption, broker.RedactURL(u), broker.URLErrorReason(err, u, c.Password))
+	}
+	if opt.TLSConfig != nil {
+		if err := c.Security.Apply(opt.TLSConfig, "security"); err != nil {
+			return nil, err
+		}
+	} else if !c.Security.IsZero() {
+		return nil, fmt.Errorf("%w: security: ssl.* keys are set but the url %s uses no TLS: use a rediss:// URL", broker.ErrInvalidOption, broker.RedactURL(u))
 	}
 	if c.Username != "" {
 		opt.Username = c.Username
@@ -319,14 +351,13 @@ func (c Config) redisOptions() (*goredis.Options, error) {
 	return opt, nil
 }
 
-// redactURL hides the password of a URL for error messages.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+// redactURL hides every credential of a URL for error messages and logs,
+// also when the URL does not parse (broker.RedactURL).
+func redactURL(s string) string { return broker.RedactURL(s) }
+
+// scrub removes the connection's secrets (password, URL userinfo, query
+// and fragment) from a message that may quote them, such as a go-redis or
+// dial error.
+func (c Config) scrub(msg string) string {
+	return broker.ScrubSecrets(msg, append(broker.URLSecrets(c.URL), c.Password)...)
 }

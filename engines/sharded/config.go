@@ -61,11 +61,12 @@ type Config struct {
 	// first use, if publishers set CreatedAt or the Processing* fields).
 	// Default: 65536 (4 MiB per shard); see docs/performance.md for why a
 	// ring larger than the CPU's private cache is faster under load.
+	// Max: 4194304 (1<<22, 256 MiB per shard).
 	RingSize int `json:"ringSize"`
 
 	// BatchMaxEvents caps how many events a shard worker takes from its
 	// ring and hands to the subscribers at once. Default: 256 (at most
-	// RingSize).
+	// RingSize). Max: 4194304 (larger values are cut to RingSize).
 	BatchMaxEvents int `json:"batchMaxEvents"`
 
 	// BatchMaxDelay is how long a worker that found fewer than
@@ -94,11 +95,12 @@ type Config struct {
 
 	// AsyncWorkers is the number of goroutines running SubscribeAsync
 	// handlers. Default: WorkerCount when set, else max(4, GOMAXPROCS).
+	// Max: 4096 (bus.MaxWorkers).
 	AsyncWorkers int `json:"asyncWorkers"`
 
 	// AsyncQueueSize is the capacity of the async pool's queue; a shard
 	// worker waits when it is full (lossless). Default: MaxEventQueueSize
-	// when set, else 1024.
+	// when set, else 1024. Max: 1048576 (bus.MaxQueueSize).
 	AsyncQueueSize int `json:"asyncQueueSize"`
 
 	// StampAtPublish makes Publish set a zero CreatedAt itself. By
@@ -115,6 +117,7 @@ type Config struct {
 	// TopicLimit is the number of distinct published topics counted
 	// apart in TopicStats; later topics are counted under bus.OtherTopic
 	// so that memory stays bounded. Default: 256 (bus.DefaultTopicLimit).
+	// Max: 65536 (bus.MaxTopicLimit).
 	TopicLimit int `json:"topicLimit"`
 
 	// StopGrace bounds how long Stop, after its ctx expired and handler
@@ -126,9 +129,10 @@ type Config struct {
 	// is unset, as it sizes the memory engine's async queue. It does not
 	// size the rings: the module passes its default (1000) to every
 	// engine, and a ring that small is several times slower under load.
+	// Max: 1048576 (bus.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize"`
 	// WorkerCount (module-level key) sets AsyncWorkers when AsyncWorkers
-	// is unset.
+	// is unset. Max: 4096 (bus.MaxWorkers).
 	WorkerCount int `json:"workerCount"`
 	// DeliveryMode (module-level key) sets Backpressure when Backpressure
 	// is unset: "block" → block, "timeout" → timeout, "drop" →
@@ -198,26 +202,26 @@ func (c Config) Validate() error {
 		return bad("shards", c.Shards, fmt.Sprintf("must be between 1 and %d", MaxShards))
 	case c.RingSize < 0 || c.RingSize > maxRingSize:
 		return bad("ringSize", c.RingSize, fmt.Sprintf("must be between 2 and %d", maxRingSize))
-	case c.MaxEventQueueSize < 0:
-		return bad("maxEventQueueSize", c.MaxEventQueueSize, "must be >= 1")
-	case c.BatchMaxEvents < 0:
-		return bad("batchMaxEvents", c.BatchMaxEvents, "must be >= 1")
+	case c.MaxEventQueueSize < 0 || c.MaxEventQueueSize > bus.MaxQueueSize:
+		return bad("maxEventQueueSize", c.MaxEventQueueSize, fmt.Sprintf("must be between 1 and %d", bus.MaxQueueSize))
+	case c.BatchMaxEvents < 0 || c.BatchMaxEvents > maxRingSize:
+		return bad("batchMaxEvents", c.BatchMaxEvents, fmt.Sprintf("must be between 1 and %d", maxRingSize))
 	case c.BatchMaxDelay < 0:
 		return bad("batchMaxDelay", c.BatchMaxDelay.Std(), "must be >= 0")
 	case c.PublishBlockTimeout < 0:
 		return bad("publishBlockTimeout", c.PublishBlockTimeout.Std(), "must be >= 0")
-	case c.AsyncWorkers < 0:
-		return bad("asyncWorkers", c.AsyncWorkers, "must be >= 1")
-	case c.WorkerCount < 0:
-		return bad("workerCount", c.WorkerCount, "must be >= 1")
-	case c.AsyncQueueSize < 0:
-		return bad("asyncQueueSize", c.AsyncQueueSize, "must be >= 1")
+	case c.AsyncWorkers < 0 || c.AsyncWorkers > bus.MaxWorkers:
+		return bad("asyncWorkers", c.AsyncWorkers, fmt.Sprintf("must be between 1 and %d", bus.MaxWorkers))
+	case c.WorkerCount < 0 || c.WorkerCount > bus.MaxWorkers:
+		return bad("workerCount", c.WorkerCount, fmt.Sprintf("must be between 1 and %d", bus.MaxWorkers))
+	case c.AsyncQueueSize < 0 || c.AsyncQueueSize > bus.MaxQueueSize:
+		return bad("asyncQueueSize", c.AsyncQueueSize, fmt.Sprintf("must be between 1 and %d", bus.MaxQueueSize))
 	case c.UnsubscribeWait < 0:
 		return bad("unsubscribeWait", c.UnsubscribeWait.Std(), "must be >= 0")
 	case c.StopGrace < 0:
 		return bad("stopGrace", c.StopGrace.Std(), "must be >= 0")
-	case c.TopicLimit < 0:
-		return bad("topicLimit", c.TopicLimit, "must be >= 1")
+	case c.TopicLimit < 0 || c.TopicLimit > bus.MaxTopicLimit:
+		return bad("topicLimit", c.TopicLimit, fmt.Sprintf("must be between 1 and %d", bus.MaxTopicLimit))
 	}
 	switch c.Backpressure {
 	case "", BackpressureBlock, BackpressureTimeout, BackpressureDropNewest, BackpressureDropOldest:
