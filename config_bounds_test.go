@@ -20,7 +20,7 @@ import (
 // initWithFile runs app.Init with the module fed by one config file of the
 // given format (yaml, json, toml) and returns Init's error and the module.
 // A panic out of Init fails the test instead of crashing the binary.
-func initWithFile(t *testing.T, format, body string) (err error, m *EventBusModule) {
+func initWithFile(t *testing.T, format, body string) (m *EventBusModule, err error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "config."+format)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
@@ -45,7 +45,7 @@ func initWithFile(t *testing.T, format, body string) (err error, m *EventBusModu
 			t.Fatalf("app.Init panicked: %v", r)
 		}
 	}()
-	return app.Init(), m
+	return m, app.Init()
 }
 
 func TestModuleLevelSizesAboveTheirBoundAreErrorsNamingFieldAndValue(t *testing.T) {
@@ -89,7 +89,7 @@ func TestHugeSizesInTheConfigFileFailInitInsteadOfPanickingInStartOrSubscribe(t 
 			"workerCount: 1000000000",
 		} {
 			t.Run(engine+" with "+kv, func(t *testing.T) {
-				err, m := initWithFile(t, "yaml", "eventbus:\n  engine: "+engine+"\n  "+kv+"\n")
+				m, err := initWithFile(t, "yaml", "eventbus:\n  engine: "+engine+"\n  "+kv+"\n")
 				key, val, _ := strings.Cut(kv, ": ")
 				if err == nil {
 					// Without the bound Init passed and Start or Subscribe
@@ -178,7 +178,7 @@ func TestEventbusSectionIsDecodedStrictlyByTheFileFeeders(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err, _ := initWithFile(t, tc.format, tc.body)
+			_, err := initWithFile(t, tc.format, tc.body)
 			if !errors.Is(err, tc.sentinel) {
 				t.Fatalf("app.Init() = %v, want an error wrapping %v", err, tc.sentinel)
 			}
@@ -190,7 +190,7 @@ func TestEventbusSectionIsDecodedStrictlyByTheFileFeeders(t *testing.T) {
 		})
 	}
 	t.Run("an unknown key in TOML is an error naming it", func(t *testing.T) {
-		err, _ := initWithFile(t, "toml", "[eventbus]\nengine = \"memory\"\nwrokerCount = 9\n")
+		_, err := initWithFile(t, "toml", "[eventbus]\nengine = \"memory\"\nwrokerCount = 9\n")
 		if err == nil || !strings.Contains(err.Error(), "wrokerCount") {
 			t.Fatalf("app.Init() = %v, want an error naming wrokerCount", err)
 		}
@@ -202,7 +202,7 @@ func TestEventbusSectionIsDecodedStrictlyByTheFileFeeders(t *testing.T) {
 				"json": `{"eventbus": {"engine": "memory", "eventTTL": "2h", "publishBlockTimeout": "250ms", "workerCount": 3, "engines": [{"name": "a", "type": "memory", "config": {"workerCount": 2, "unsubscribeWait": "2s"}}]}}`,
 				"toml": "[eventbus]\nengine = \"memory\"\neventTTL = \"2h\"\npublishBlockTimeout = \"250ms\"\nworkerCount = 3\n[[eventbus.engines]]\nname = \"a\"\ntype = \"memory\"\n[eventbus.engines.config]\nworkerCount = 2\nunsubscribeWait = \"2s\"\n",
 			}[format]
-			err, m := initWithFile(t, format, body)
+			m, err := initWithFile(t, format, body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +234,7 @@ func TestCredentialsNeverAppearInInitErrorsThroughTheModule(t *testing.T) {
 		for _, u := range urls {
 			t.Run(engine+" "+u, func(t *testing.T) {
 				body := fmt.Sprintf("eventbus:\n  engine: %s\n  externalBrokerURL: %q\n  externalBrokerPassword: %q\n", engine, u, secret)
-				err, m := initWithFile(t, "yaml", body)
+				m, err := initWithFile(t, "yaml", body)
 				if err == nil {
 					// Valid for this engine: Start must not leak it either.
 					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -272,7 +272,7 @@ func TestCustomEngineConfigMapDurationsNeedAUnit(t *testing.T) {
 // to the section's Unmarshaler: its other sections are not unknown keys of
 // "eventbus", and the eventbus section in it is decoded strictly.
 func TestBaseConfigFeederDocumentsAreNotMistakenForTheSection(t *testing.T) {
-	run := func(t *testing.T, doc string) (error, *EventBusModule) {
+	run := func(t *testing.T, doc string) (*EventBusModule, error) {
 		t.Helper()
 		dir := t.TempDir()
 		for _, d := range []string{"base", filepath.Join("environments", "test")} {
@@ -288,21 +288,21 @@ func TestBaseConfigFeederDocumentsAreNotMistakenForTheSection(t *testing.T) {
 		app.(interface{ SetConfigFeeders([]modular.Feeder) }).SetConfigFeeders([]modular.Feeder{feeders.NewBaseConfigFeeder(dir, "test")})
 		m := NewModule().(*EventBusModule)
 		app.RegisterModule(m)
-		return app.Init(), m
+		return m, app.Init()
 	}
 	t.Run("other sections are not unknown keys", func(t *testing.T) {
-		if err, _ := run(t, "httpserver:\n  port: 8080\nlogging:\n  level: info\n"); err != nil {
+		if _, err := run(t, "httpserver:\n  port: 8080\nlogging:\n  level: info\n"); err != nil {
 			t.Fatalf("app.Init() = %v", err)
 		}
 	})
 	t.Run("the eventbus section in the document is decoded", func(t *testing.T) {
-		err, m := run(t, "httpserver:\n  port: 8080\neventbus:\n  engine: memory\n  workerCount: 3\n")
+		m, err := run(t, "httpserver:\n  port: 8080\neventbus:\n  engine: memory\n  workerCount: 3\n")
 		if err != nil || m.config.Engine != "memory" || m.config.WorkerCount != 3 {
 			t.Fatalf("app.Init() = %v, config %+v", err, m.config)
 		}
 	})
 	t.Run("a typo in the eventbus section of the document is an error", func(t *testing.T) {
-		if err, _ := run(t, "httpserver:\n  port: 8080\neventbus:\n  wrokerCount: 3\n"); !errors.Is(err, ErrUnknownConfigKey) {
+		if _, err := run(t, "httpserver:\n  port: 8080\neventbus:\n  wrokerCount: 3\n"); !errors.Is(err, ErrUnknownConfigKey) {
 			t.Fatalf("app.Init() = %v, want bus.ErrUnknownConfigKey", err)
 		}
 	})
