@@ -192,6 +192,16 @@ func assign(f reflect.Value, v any, path string) error {
 			return bad("want true or false")
 		}
 		f.SetBool(b)
+	case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Bool:
+		// An optional switch (messageEvents): set, even to false, is
+		// different from absent.
+		b, ok := v.(bool)
+		if !ok {
+			return bad("want true or false")
+		}
+		p := reflect.New(f.Type().Elem())
+		p.Elem().SetBool(b)
+		f.Set(p)
 	case f.Kind() == reflect.Int:
 		n, ok := toInt(v)
 		if !ok {
