@@ -7,15 +7,6 @@ import (
 	"github.com/switchyard-go/eventbus/engines/sharded"
 )
 
-// The built-in engines besides memory and custom (registry.go), each
-// registered under its type name so that YAML config just works.
-func init() {
-	RegisterEngine("sharded", func(cfg map[string]interface{}) (EventBus, error) { return sharded.New(cfg) })
-	RegisterEngine("redis", NewRedisEventBus)
-	RegisterEngine("kafka", NewKafkaEventBus)
-	RegisterEngine("kinesis", NewKinesisEventBus)
-}
-
 // ShardedEventBus is the sharded lock-free ring engine (engines/sharded),
 // the default engine.
 type ShardedEventBus = sharded.EventBus

@@ -106,3 +106,13 @@ func TestQuickstartRunsAndHandlesEveryEvent(t *testing.T) {
 		t.Fatalf("unexpected quickstart output:\n%s", out)
 	}
 }
+
+// TestQuickstartOnCoreBehavesLikeTheQuickstart: the quickstart built on
+// package core (one import changed) prints exactly what the quickstart
+// prints.
+func TestQuickstartOnCoreBehavesLikeTheQuickstart(t *testing.T) {
+	want := runExample(t, "quickstart", time.Minute)
+	if got := runExample(t, "quickstart-core", time.Minute); got != want {
+		t.Fatalf("quickstart-core printed:\n%s\nthe quickstart printed:\n%s", got, want)
+	}
+}

@@ -1,4 +1,4 @@
-package eventbus
+package core
 
 import "github.com/switchyard-go/eventbus/bus"
 

@@ -1,23 +1,17 @@
-package eventbus
+package core
 
 import (
 	"slices"
 	"sync"
-
-	"github.com/switchyard-go/eventbus/engines/memory"
 )
 
 // The engine registry maps engine types to factories. It is safe for
-// concurrent use. Built-in engines register themselves in init.
+// concurrent use. It imports no engine: the built-in engines are
+// registered in builtin_engines.go.
 var registry = struct {
 	sync.RWMutex
 	factories map[string]EngineFactory
 }{factories: map[string]EngineFactory{}}
-
-func init() {
-	RegisterEngine("memory", func(cfg map[string]interface{}) (EventBus, error) { return memory.New(cfg) })
-	RegisterEngine("custom", NewCustomMemoryEventBus)
-}
 
 // RegisterEngine makes an engine type available to configurations.
 //

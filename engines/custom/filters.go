@@ -1,14 +1,15 @@
-package eventbus
+package custom
 
 import (
 	"fmt"
+	"github.com/switchyard-go/eventbus/bus"
 	"strings"
 )
 
 // EventFilter decides whether an event is processed; the custom engine
 // applies its filters on publish.
 type EventFilter interface {
-	ShouldProcess(event Event) bool
+	ShouldProcess(event bus.Event) bool
 	Name() string
 }
 
@@ -28,7 +29,7 @@ func (f *TopicPrefixFilter) Name() string {
 }
 
 // ShouldProcess reports whether event.Topic has an allowed prefix.
-func (f *TopicPrefixFilter) ShouldProcess(event Event) bool {
+func (f *TopicPrefixFilter) ShouldProcess(event bus.Event) bool {
 	if len(f.AllowedPrefixes) == 0 {
 		return true
 	}

@@ -1,4 +1,4 @@
-package eventbus
+package core
 
 import (
 	"context"
@@ -40,7 +40,7 @@ type EngineRouter struct {
 	subsMu sync.Mutex
 	subs   map[string]*routedSubscription // by subscription id
 
-	hooks atomic.Pointer[routerHooks]
+	hooks atomic.Pointer[installedHooks]
 }
 
 type routedEngine struct {
@@ -49,11 +49,24 @@ type routedEngine struct {
 	bus  bus.EventBus
 }
 
-// routerHooks are the module's callbacks, installed by
-// SetModuleReference.
-type routerHooks struct {
-	module *EventBusModule
+// routerHooks is what the router calls back into when it belongs to a
+// module. The router owns this interface and the module implements it
+// (module_hooks.go), so the router does not know the module type.
+type routerHooks interface {
+	// subscriptionChanged hears of a subscription the router created or
+	// removed (eventType is EventTypeSubscriptionCreated or
+	// EventTypeSubscriptionRemoved).
+	subscriptionChanged(ctx context.Context, eventType string, s *routedSubscription)
+	// engineObserver returns the observer installed on the engine called
+	// name (bus.Observable engines only).
+	engineObserver(name string) bus.Observer
+	// warn logs a warning and reports whether it did (false: no logger,
+	// the router logs through log/slog).
+	warn(msg string, args ...any) bool
 }
+
+// installedHooks boxes the hooks for an atomic pointer.
+type installedHooks struct{ routerHooks }
 
 // NewEngineRouter validates config and builds (without starting) its
 // engines. On error nothing is left half-built.
@@ -246,7 +259,7 @@ func (r *EngineRouter) subscribe(ctx context.Context, topic string, handler Even
 	r.subs[inner.ID()] = s
 	r.subsMu.Unlock()
 	if h := r.hooks.Load(); h != nil {
-		h.module.emitSubscription(ctx, EventTypeSubscriptionCreated, s)
+		h.subscriptionChanged(ctx, EventTypeSubscriptionCreated, s)
 	}
 	return s, nil
 }
@@ -301,7 +314,7 @@ func (r *EngineRouter) forget(ctx context.Context, s *routedSubscription) {
 	r.subsMu.Unlock()
 	if present {
 		if h := r.hooks.Load(); h != nil {
-			h.module.emitSubscription(ctx, EventTypeSubscriptionRemoved, s)
+			h.subscriptionChanged(ctx, EventTypeSubscriptionRemoved, s)
 		}
 	}
 }
@@ -373,10 +386,10 @@ func (r *EngineRouter) CollectEngineStats() map[string]EngineStats {
 	return out
 }
 
-// SetModuleReference connects the router and its engines to the module,
-// which turns their notifications into lifecycle CloudEvents.
-func (r *EngineRouter) SetModuleReference(module *EventBusModule) {
-	if module == nil {
+// setHooks installs the hooks (nil removes them) and the engines'
+// observers they provide.
+func (r *EngineRouter) setHooks(h routerHooks) {
+	if h == nil {
 		r.hooks.Store(nil)
 		for _, e := range r.engines {
 			if o, ok := e.bus.(bus.Observable); ok {
@@ -385,10 +398,10 @@ func (r *EngineRouter) SetModuleReference(module *EventBusModule) {
 		}
 		return
 	}
-	r.hooks.Store(&routerHooks{module: module})
+	r.hooks.Store(&installedHooks{h})
 	for _, e := range r.engines {
 		if o, ok := e.bus.(bus.Observable); ok {
-			o.SetObserver(module.engineObserver(e.name))
+			o.SetObserver(h.engineObserver(e.name))
 		}
 	}
 }
@@ -475,8 +488,7 @@ func isBareSentinel(err error) bool {
 // logWarn logs through the module's logger when the router belongs to a
 // module, else through log/slog.
 func (r *EngineRouter) logWarn(msg string, args ...any) {
-	if h := r.hooks.Load(); h != nil && h.module.logger != nil {
-		h.module.logger.Warn(msg, args...)
+	if h := r.hooks.Load(); h != nil && h.warn(msg, args...) {
 		return
 	}
 	slog.Warn(msg, args...)
