@@ -220,19 +220,6 @@ func (c *Config) validateOwn() error {
 	return nil
 }
 
-// New is the engine factory registered as type "kafka": it decodes the
-// engine's config map (see Config for keys; the module-level
-// SharedConfigKeys are accepted, externalBrokerURL/User/Password used) and
-// returns a stopped engine. It does not dial: brokers are first contacted
-// by Start.
-func New(config map[string]any) (bus.EventBus, error) {
-	var cfg Config
-	if err := bus.DecodeConfig(stringMaps(config), &cfg); err != nil {
-		return nil, fmt.Errorf("kafka engine: %w: %w", ErrInvalidConfig, err)
-	}
-	return NewEventBus(cfg)
-}
-
 // Sarama returns the sarama configurations the engine derives from c: the
 // producer's and the one its consumer-group and admin clients share. They
 // are fresh copies, for tools and diagnostics that want to talk to Kafka

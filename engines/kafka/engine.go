@@ -87,6 +87,19 @@ type runState struct {
 	wg sync.WaitGroup
 }
 
+// New is the engine factory registered as type "kafka": it decodes the
+// engine's config map (see Config for keys; the module-level
+// SharedConfigKeys are accepted, externalBrokerURL/User/Password used) and
+// returns a stopped engine. It does not dial: brokers are first contacted
+// by Start.
+func New(config map[string]any) (bus.EventBus, error) {
+	var cfg Config
+	if err := bus.DecodeConfig(stringMaps(config), &cfg); err != nil {
+		return nil, fmt.Errorf("kafka engine: %w: %w", ErrInvalidConfig, err)
+	}
+	return NewEventBus(cfg)
+}
+
 // NewEventBus returns a stopped engine configured by cfg (zero fields take
 // their defaults). It validates the configuration, including the
 // producer, consumer and security maps, but does not contact the brokers.

@@ -53,8 +53,8 @@ const (
 // Config configures the Kinesis engine. The first six fields are
 // KinesisConfig of the documented API, with the same json names; the rest
 // are Switchyard options. The zero value of every option means its
-// documented default. Decode a config map with New, or call WithDefaults
-// then Validate on a literal.
+// documented default. Decode a config map with New, or pass a literal to
+// NewEventBus (Validate checks one without building an engine).
 type Config struct {
 	// Region is the AWS region of the stream ("us-east-1"). Required.
 	Region string `json:"region"`
@@ -201,7 +201,7 @@ const (
 	maxRedisPoolSize   = 10000
 )
 
-// Defaults of Config, applied by WithDefaults to zero fields.
+// Defaults of Config, given to zero fields.
 const (
 	DefaultShardCount          = 1
 	DefaultPollInterval        = 200 * time.Millisecond
@@ -215,8 +215,8 @@ const (
 	DefaultLeaseDuration       = 10 * time.Second
 )
 
-// WithDefaults returns c with every zero option set to its default.
-func (c Config) WithDefaults() Config {
+// setDefaults gives every zero option its documented default.
+func (c *Config) setDefaults() {
 	if c.ShardCount == 0 {
 		c.ShardCount = DefaultShardCount
 	}
@@ -278,13 +278,13 @@ func (c Config) WithDefaults() Config {
 		c.MaxPayloadBytes = c.MaxRecordBytes
 	}
 	c.Options = c.Options.WithDefaults()
-	return c
 }
 
-// Validate reports the first invalid field (by its json name, with the
-// value) as an error wrapping ErrInvalidConfig. Call it on the result of
-// WithDefaults.
+// Validate reports the first invalid field of c (zero options stand for
+// their defaults), by its json name and with the value, as an error
+// wrapping ErrInvalidConfig.
 func (c Config) Validate() error {
+	c.setDefaults()
 	positive := func(name string, d bus.Duration) error {
 		if d <= 0 {
 			return invalid(name, d.Std(), "must be > 0")

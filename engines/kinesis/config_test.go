@@ -130,3 +130,27 @@ func TestStartFailures(t *testing.T) {
 		}
 	})
 }
+
+func TestValidateTakesZeroOptionsForTheirDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"a literal with only the required fields is valid", Config{Region: "us-east-1", StreamName: "orders"}, true},
+		{"a literal with one option set is valid", Config{Region: "us-east-1", StreamName: "orders", ShardCount: 4}, true},
+		{"a negative option is still an error", Config{Region: "us-east-1", StreamName: "orders", ShardCount: -1}, false},
+		{"a missing region is still an error", Config{StreamName: "orders"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if tc.ok && err != nil {
+				t.Fatalf("Validate = %v, want nil", err)
+			}
+			if !tc.ok && !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("Validate = %v, want an error wrapping ErrInvalidConfig", err)
+			}
+		})
+	}
+}

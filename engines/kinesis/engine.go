@@ -106,7 +106,7 @@ func New(config map[string]any) (bus.EventBus, error) {
 // validated: an invalid field is an error wrapping ErrInvalidConfig that
 // names it).
 func NewEventBus(c Config, opts ...Option) (*EventBus, error) {
-	c = c.WithDefaults()
+	c.setDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

@@ -47,6 +47,8 @@ type Config struct {
 	TopicLimit int `json:"topicLimit"`
 }
 
+// setDefaults gives every zero field its documented default. It assumes
+// Validate passed.
 func (c *Config) setDefaults() {
 	if c.MaxEventQueueSize == 0 {
 		c.MaxEventQueueSize = 1000
@@ -68,8 +70,10 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Validate reports the first invalid field, naming it and its value.
-func (c *Config) Validate() error {
+// Validate reports the first invalid field of c (zero fields stand for
+// their defaults), naming it and its value. The error wraps
+// ErrInvalidConfig.
+func (c Config) Validate() error {
 	for _, f := range []struct {
 		name   string
 		v, max int
@@ -80,29 +84,19 @@ func (c *Config) Validate() error {
 		{"topicLimit", c.TopicLimit, bus.MaxTopicLimit},
 	} {
 		if f.v < 0 || f.v > f.max {
-			return fmt.Errorf("%s: %d: must be between 1 and %d", f.name, f.v, f.max)
+			return fmt.Errorf("%w: %s: %d: must be between 1 and %d", ErrInvalidConfig, f.name, f.v, f.max)
 		}
 	}
 	switch {
 	case c.PublishBlockTimeout < 0:
-		return fmt.Errorf("publishBlockTimeout: %v: must be >= 0", c.PublishBlockTimeout.Std())
+		return fmt.Errorf("%w: publishBlockTimeout: %v: must be >= 0", ErrInvalidConfig, c.PublishBlockTimeout.Std())
 	case c.UnsubscribeWait < 0:
-		return fmt.Errorf("unsubscribeWait: %v: must be >= 0", c.UnsubscribeWait.Std())
+		return fmt.Errorf("%w: unsubscribeWait: %v: must be >= 0", ErrInvalidConfig, c.UnsubscribeWait.Std())
 	}
 	switch c.DeliveryMode {
 	case "", DeliveryBlock, DeliveryTimeout, DeliveryDrop:
 	default:
-		return fmt.Errorf("deliveryMode: %q: must be one of block, timeout, drop", c.DeliveryMode)
+		return fmt.Errorf("%w: deliveryMode: %q: must be one of block, timeout, drop", ErrInvalidConfig, c.DeliveryMode)
 	}
 	return nil
-}
-
-// New is the engine factory registered as type "memory": it decodes the
-// engine's config map (see Config for keys) and returns a stopped engine.
-func New(config map[string]any) (bus.EventBus, error) {
-	var cfg Config
-	if err := bus.DecodeConfig(config, &cfg); err != nil {
-		return nil, fmt.Errorf("memory engine: %w", err)
-	}
-	return NewEventBus(cfg)
 }

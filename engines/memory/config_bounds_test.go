@@ -1,6 +1,7 @@
 package memory_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -38,6 +39,27 @@ func TestConfigMapDurationsNeedAUnit(t *testing.T) {
 			_, err := memory.New(map[string]any{key: 250})
 			if err == nil || !strings.Contains(err.Error(), key+": 250") || !strings.Contains(err.Error(), "unit") {
 				t.Fatalf("New = %v, want an error naming %s and the missing unit", err, key)
+			}
+		})
+	}
+}
+
+func TestEveryConfigErrorWrapsErrInvalidConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		err  func() error
+	}{
+		{"an unknown key in the config map", func() error { _, err := memory.New(map[string]any{"workerCont": 2}); return err }},
+		{"a value of the wrong type in the config map", func() error { _, err := memory.New(map[string]any{"workerCount": "five"}); return err }},
+		{"a size out of range in the config map", func() error { _, err := memory.New(map[string]any{"workerCount": 4097}); return err }},
+		{"a negative size given to NewEventBus", func() error { _, err := memory.NewEventBus(memory.Config{MaxEventQueueSize: -1}); return err }},
+		{"an unknown delivery mode given to Validate", func() error { return memory.Config{DeliveryMode: "sometimes"}.Validate() }},
+		{"a negative duration given to Validate", func() error { return memory.Config{UnsubscribeWait: -1}.Validate() }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.err(); !errors.Is(err, memory.ErrInvalidConfig) {
+				t.Fatalf("err = %v, want one wrapping memory.ErrInvalidConfig", err)
 			}
 		})
 	}

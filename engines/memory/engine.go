@@ -70,8 +70,20 @@ type envelope struct {
 	topic *bus.TopicCounters // looked up once per publish
 }
 
+// New is the engine factory registered as type "memory": it decodes the
+// engine's config map (see Config for keys; unknown keys are an error) and
+// returns a stopped engine. Every config error wraps ErrInvalidConfig.
+func New(config map[string]any) (bus.EventBus, error) {
+	var cfg Config
+	if err := bus.DecodeConfig(config, &cfg); err != nil {
+		return nil, fmt.Errorf("memory engine: %w: %w", ErrInvalidConfig, err)
+	}
+	return NewEventBus(cfg)
+}
+
 // NewEventBus returns a stopped engine configured by cfg (zero fields take
-// their defaults).
+// their defaults). An invalid cfg is an error wrapping ErrInvalidConfig
+// that names the field and value.
 func NewEventBus(cfg Config) (*EventBus, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("memory engine: %w", err)

@@ -188,7 +188,9 @@ type Config struct {
 	broker.Options
 }
 
-func (c Config) withDefaults() Config {
+// setDefaults gives every zero field its documented default (the
+// Default* constants above).
+func (c *Config) setDefaults() {
 	if c.URL == "" {
 		c.URL = DefaultURL
 	}
@@ -219,7 +221,6 @@ func (c Config) withDefaults() Config {
 	setDefault(&c.PublishQueue, DefaultPublishQueue)
 	setDefaultDur(&c.DiscoveryInterval, DefaultDiscoveryInterval)
 	c.Options = c.Options.WithDefaults()
-	return c
 }
 
 func setDefault(p *int, d int) {
@@ -238,7 +239,7 @@ func setDefaultDur(p *bus.Duration, d time.Duration) {
 // wrapping ErrInvalidConfig and broker.ErrInvalidOption, naming the field
 // and the value.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c.setDefaults()
 	bad := func(field string, v any, why string) error {
 		return fmt.Errorf("%w: %w: %s: %v: %s", ErrInvalidConfig, broker.ErrInvalidOption, field, v, why)
 	}

@@ -113,7 +113,7 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("redis engine: %w", err)
 	}
-	cfg = cfg.withDefaults()
+	cfg.setDefaults()
 	b := &EventBus{
 		cfg:   cfg,
 		codec: broker.NewCodec(cfg.Options),

@@ -29,6 +29,10 @@ var (
 func isBusyGroup(err error) bool { return hasCode(err, "BUSYGROUP") }
 func isNoGroup(err error) bool   { return hasCode(err, "NOGROUP") }
 
+// isNoSuchKey reports the reply of XINFO STREAM for a stream that does
+// not exist (yet, or any more): "ERR no such key".
+func isNoSuchKey(err error) bool { return hasCode(err, "ERR no such key") }
+
 func hasCode(err error, code string) bool {
 	return err != nil && strings.HasPrefix(err.Error(), code)
 }

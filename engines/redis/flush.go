@@ -86,7 +86,7 @@ func (r *subRun) flush(ctx context.Context) error {
 	for _, key := range r.s.streamList() {
 		info, err := r.rs.client.XInfoStream(ctx, key).Result()
 		if err != nil {
-			if isNoGroup(err) || strings.Contains(err.Error(), "no such key") {
+			if isNoGroup(err) || isNoSuchKey(err) {
 				continue
 			}
 			return err

@@ -140,9 +140,9 @@ type Config struct {
 	DeliveryMode string `json:"deliveryMode"`
 }
 
-// withDefaults returns c with every unset field given its default. It
-// assumes Validate passed.
-func (c Config) withDefaults() Config {
+// setDefaults gives every zero field its documented default. It assumes
+// Validate passed.
+func (c *Config) setDefaults() {
 	if c.Shards == 0 {
 		c.Shards = min(max(1, runtime.GOMAXPROCS(0)/2), 8)
 	}
@@ -188,7 +188,6 @@ func (c Config) withDefaults() Config {
 	if c.TopicLimit == 0 {
 		c.TopicLimit = bus.DefaultTopicLimit
 	}
-	return c
 }
 
 // Validate reports the first invalid field, naming it and its value. The
@@ -234,17 +233,6 @@ func (c Config) Validate() error {
 		return bad("deliveryMode", fmt.Sprintf("%q", c.DeliveryMode), "must be one of block, timeout, drop")
 	}
 	return nil
-}
-
-// New is the engine factory registered as type "sharded": it decodes the
-// engine's config map (see Config for keys; unknown keys are an error) and
-// returns a stopped engine.
-func New(config map[string]any) (bus.EventBus, error) {
-	var cfg Config
-	if err := bus.DecodeConfig(config, &cfg); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-	}
-	return NewEventBus(cfg)
 }
 
 func ceilPow2(v uint64) uint64 {

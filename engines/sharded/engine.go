@@ -2,6 +2,7 @@ package sharded
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"slices"
@@ -60,6 +61,17 @@ type runState struct {
 	shards    []*shard // every shard created in this run (guarded by EventBus.mu)
 }
 
+// New is the engine factory registered as type "sharded": it decodes the
+// engine's config map (see Config for keys; unknown keys are an error) and
+// returns a stopped engine.
+func New(config map[string]any) (bus.EventBus, error) {
+	var cfg Config
+	if err := bus.DecodeConfig(config, &cfg); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return NewEventBus(cfg)
+}
+
 // NewEventBus returns a stopped engine configured by cfg (zero fields
 // take their defaults). An invalid cfg is an error wrapping
 // ErrInvalidConfig that names the field and value.
@@ -67,7 +79,7 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	cfg = cfg.withDefaults()
+	cfg.setDefaults()
 	b := &EventBus{
 		cfg:        cfg,
 		seed:       maphash.MakeSeed(),

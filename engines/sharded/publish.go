@@ -189,23 +189,12 @@ func (s *shard) evictOne() {
 		return
 	}
 	defer s.readMu.Unlock()
-	h := s.head.Load()
-	if t, _ := s.finalTail(); t-h < s.size {
-		return
+	if topic, ok := s.ring.evict(); ok {
+		tc := s.eng.stats.topics.Counters(topic)
+		tc.Published.Add(1)
+		tc.Dropped.Add(1)
+		s.evicted.Add(1)
 	}
-	sl := &s.slots[h&s.mask]
-	for sl.seq.Load()&^extBit != h+1 {
-		runtime.Gosched() // its producer claimed it and is still writing it
-	}
-	tc := s.eng.stats.topics.Counters(sl.topic)
-	tc.Published.Add(1)
-	tc.Dropped.Add(1)
-	sl.set(slotData{})
-	if x := s.exts.Load(); x != nil {
-		(*x)[h&s.mask] = slotExt{}
-	}
-	s.head.Store(h + 1)
-	s.evicted.Add(1)
 }
 
 // PublishBatch publishes events as Publish does, claiming ring space once

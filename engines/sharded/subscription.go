@@ -154,8 +154,13 @@ func (b *EventBus) remove(s *subscription) bool {
 // that the events accepted for it and not yet handled are counted as
 // skipped instead of vanishing. Subscriptions whose cutoffs were all
 // passed are pruned. b.mu must be held.
+//
+// The published routeTable shares b.retired's array, which workers read
+// without b.mu: pruning works on a copy (DeleteFunc compacts in place and
+// clears the tail), and the append below never writes an element a table
+// can see.
 func (b *EventBus) retireLocked(s *subscription) {
-	b.retired = slices.DeleteFunc(b.retired, func(x *subscription) bool {
+	b.retired = slices.DeleteFunc(slices.Clone(b.retired), func(x *subscription) bool {
 		for sh, c := range x.cutoffs {
 			if !sh.exited.Load() && sh.done.Load() < c {
 				return false

@@ -86,13 +86,7 @@ func (s *shard) finishBatch() {
 
 // ready counts the consecutive published positions from h, up to
 // batchMax.
-func (s *shard) ready(h uint64) int {
-	n := 0
-	for n < s.batchMax && s.slots[(h+uint64(n))&s.mask].seq.Load()&^extBit == h+uint64(n)+1 {
-		n++
-	}
-	return n
-}
+func (s *shard) ready(h uint64) int { return s.ring.ready(h, s.batchMax) }
 
 // fill waits up to d for the batch starting at h to grow to batchMax.
 func (s *shard) fill(h uint64, n int, d time.Duration) int {
@@ -108,11 +102,9 @@ func (s *shard) fill(h uint64, n int, d time.Duration) int {
 }
 
 // take copies the n events at h out of the ring into the batch buffers
-// and frees their slots (head) before any handler runs: the one read of
-// each producer-written line happens here, and producers get the slots
-// back while the batch is being delivered. In drop-oldest mode it holds
-// readMu (evicting producers move head too) and clears the slots; it
-// returns the new head.
+// and frees their slots (ring.take). In drop-oldest mode it holds readMu
+// (evicting producers move head too) and clears the slots; it returns the
+// new head.
 func (s *shard) take(h uint64, n int) uint64 {
 	if s.copyOut {
 		s.readMu.Lock()
@@ -121,41 +113,10 @@ func (s *shard) take(h uint64, n int) uint64 {
 		n = s.ready(h)
 	}
 	bs := &s.bs
-	for k := 0; k < n; k++ {
-		i := (h + uint64(k)) & s.mask
-		sl := &s.slots[i]
-		e := &bs.evs[k]
-		e.Topic, e.Payload, e.Metadata = sl.topic, sl.payload, sl.metadata
-		if sl.seq.Load()&extBit == 0 {
-			if bs.now.IsZero() {
-				bs.now = time.Now()
-			}
-			e.CreatedAt, e.ProcessingStarted, e.ProcessingCompleted = bs.now, nil, nil
-		} else {
-			x := &(*s.exts.Load())[i]
-			e.CreatedAt, e.ProcessingStarted, e.ProcessingCompleted = x.createdAt, x.started, x.completed
-			if e.CreatedAt.IsZero() {
-				e.CreatedAt = bs.clock()
-			}
-			if s.copyOut {
-				*x = slotExt{}
-			}
-		}
-		if c := sl.ctx; trivialCtx(c) {
-			bs.ctxs[k] = nil
-		} else {
-			bs.ctxs[k] = c
-		}
-		if s.copyOut {
-			sl.set(slotData{})
-		}
-	}
 	bs.events = n
 	bs.base = h
-	h += uint64(n)
-	bs.next = h
-	s.head.Store(h)
-	return h
+	bs.next = h + uint64(n)
+	return s.ring.take(h, n, bs, s.copyOut)
 }
 
 // headMoved reports, in drop-oldest mode, whether evicting producers
@@ -170,8 +131,6 @@ func (s *shard) headMoved(h uint64) bool {
 // sealed ring never parks: the worker only waits for producers that
 // claimed a slot before the seal to finish writing it, yielding to them.
 func (s *shard) idle(h uint64) {
-	sl := &s.slots[h&s.mask]
-	want := h + 1
 	if s.closing.Load() {
 		runtime.Gosched()
 		return
@@ -179,7 +138,7 @@ func (s *shard) idle(h uint64) {
 	if spin := s.eng.cfg.SpinWindow.Std(); spin > 0 {
 		start := time.Now()
 		for i := 1; ; i++ {
-			if sl.seq.Load()&^extBit == want || s.closing.Load() || s.headMoved(h) {
+			if s.published(h) || s.closing.Load() || s.headMoved(h) {
 				return
 			}
 			if i%64 == 0 {
@@ -191,7 +150,7 @@ func (s *shard) idle(h uint64) {
 		}
 	}
 	s.sleeping.Store(1)
-	if sl.seq.Load()&^extBit == want || s.closing.Load() || s.headMoved(h) {
+	if s.published(h) || s.closing.Load() || s.headMoved(h) {
 		s.sleeping.Store(0)
 		return
 	}
@@ -216,9 +175,8 @@ func (s *shard) strand(h uint64) {
 	if t > h {
 		s.stranded.Add(t - h)
 		for p := h; p < t; p++ {
-			sl := &s.slots[p&s.mask]
-			if sl.seq.Load()&^extBit == p+1 {
-				tc := s.eng.stats.topics.Counters(sl.topic)
+			if s.published(p) {
+				tc := s.eng.stats.topics.Counters(s.slots[p&s.mask].topic)
 				tc.Published.Add(1)
 				tc.Dropped.Add(1)
 			}

@@ -1,0 +1,16 @@
+package memory
+
+import "errors"
+
+// Sentinel errors of the memory engine. The engine also returns the
+// shared sentinels of package bus (bus.ErrEventBusNotStarted,
+// bus.ErrEventDropped, bus.ErrEventBusShutdownTimeout, …); the ones the
+// upstream API documents are returned bare, so == holds. Test the others
+// with errors.Is.
+var (
+	// ErrInvalidConfig is wrapped by every configuration error returned
+	// by New, NewEventBus and Config.Validate: an unknown key, a value of
+	// the wrong type, or a value out of range. The message names the field
+	// and the rejected value.
+	ErrInvalidConfig = errors.New("invalid config")
+)
