@@ -9,6 +9,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestRedeliveredFlag(t *testing.T) {
@@ -38,7 +39,7 @@ func TestRedeliveredFlag(t *testing.T) {
 		seen := func(n int) func() bool {
 			return func() bool { mu.Lock(); defer mu.Unlock(); return len(flags) >= n }
 		}
-		eventually(t, 20*time.Second, "the first delivery", seen(1))
+		testutil.Eventually(t, 20*time.Second, "the first delivery", seen(1))
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := b.Stop(ctx); err != nil {
@@ -47,7 +48,7 @@ func TestRedeliveredFlag(t *testing.T) {
 		if err := b.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 30*time.Second, "the redelivery", seen(2))
+		testutil.Eventually(t, 30*time.Second, "the redelivery", seen(2))
 		mu.Lock()
 		defer mu.Unlock()
 		if flags[0] || !flags[1] {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestRedeliveredFlag(t *testing.T) {
@@ -37,14 +38,14 @@ func TestRedeliveredFlag(t *testing.T) {
 		seen := func(n int) func() bool {
 			return func() bool { mu.Lock(); defer mu.Unlock(); return len(flags) >= n }
 		}
-		eventually(t, 20*time.Second, "the first delivery", seen(1))
+		testutil.Eventually(t, 20*time.Second, "the first delivery", seen(1))
 		if err := b.Stop(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
 		if err := b.Start(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 20*time.Second, "the redelivery", seen(2))
+		testutil.Eventually(t, 20*time.Second, "the redelivery", seen(2))
 		mu.Lock()
 		defer mu.Unlock()
 		if flags[0] || !flags[1] {
