@@ -3,9 +3,10 @@
 // that reports errors instead of failing a testing.TB) replaces sleeps
 // with polling.
 //
-// It is meant for _test.go files only: no non-test code of the module
-// imports it (TestOnlyTestsImportTestutil checks that), so nothing here
-// is linked into a program.
+// It is meant for _test.go files (and the internal test-scenario
+// packages such as internal/brokertest that only tests import): no
+// program and no package outside internal/ links it
+// (TestNoProgramLinksTestutil checks that).
 package testutil
 
 import (

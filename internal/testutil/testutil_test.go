@@ -2,6 +2,7 @@ package testutil_test
 
 import (
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,21 +28,35 @@ func TestPoll(t *testing.T) {
 	})
 }
 
-// TestOnlyTestsImportTestutil checks the package's promise: only _test.go
-// files import it. `go list` reports a package's non-test imports in
-// .Imports; test imports are in .TestImports and .XTestImports.
-func TestOnlyTestsImportTestutil(t *testing.T) {
-	const self = "github.com/switchyard-go/eventbus/internal/testutil"
-	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}: {{join .Imports " "}}`, "github.com/switchyard-go/eventbus/...").CombinedOutput()
+// TestNoProgramLinksTestutil checks the package's promise: nothing a
+// program or a user links depends on it. Every main package and every
+// package outside internal/ is checked through its non-test dependencies
+// (`go list` reports those in .Deps; test imports are not in it). The
+// internal test-scenario packages (brokertest) may use it: they are
+// imported by tests only, which this check verifies through their users.
+func TestNoProgramLinksTestutil(t *testing.T) {
+	const module = "github.com/switchyard-go/eventbus"
+	const self = module + "/internal/testutil"
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{.Name}} {{join .Deps " "}}`, module+"/...").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
+	checked := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		pkg, imports, _ := strings.Cut(line, ": ")
-		for _, imp := range strings.Fields(imports) {
-			if imp == self {
-				t.Errorf("non-test code of %s imports %s", pkg, self)
-			}
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			t.Fatalf("unexpected go list line %q", line)
 		}
+		pkg, name, deps := f[0], f[1], f[2:]
+		if name != "main" && strings.HasPrefix(pkg, module+"/internal/") {
+			continue
+		}
+		checked++
+		if slices.Contains(deps, self) {
+			t.Errorf("%s (package %s) links %s: it is for tests only", pkg, name, self)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("go list listed no package to check")
 	}
 }
