@@ -43,14 +43,14 @@ func NewDatadogStatsdExporter(eventBus *EventBusModule, prefix, addr string, int
 // EngineTopicStats returns per-topic figures by engine name, then topic,
 // for the engines that implement bus.TopicStatsProvider (an empty map
 // before Init). Each engine bounds its own topic count (topics beyond it
-// are under bus.OtherTopic). It makes the module an
+// are under OtherTopic). It makes the module an
 // exporters.TopicStatsSource.
-func (m *EventBusModule) EngineTopicStats() map[string]map[string]bus.TopicStats {
+func (m *EventBusModule) EngineTopicStats() map[string]map[string]TopicStats {
 	r := m.router
 	if r == nil {
-		return map[string]map[string]bus.TopicStats{}
+		return map[string]map[string]TopicStats{}
 	}
-	out := make(map[string]map[string]bus.TopicStats, len(r.engines))
+	out := make(map[string]map[string]TopicStats, len(r.engines))
 	for _, e := range r.engines {
 		if tp, ok := e.bus.(bus.TopicStatsProvider); ok {
 			out[e.name] = tp.TopicStats()

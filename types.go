@@ -22,6 +22,14 @@ type DeliveryStats = bus.DeliveryStats
 // bus.EngineStats.
 type EngineStats = bus.EngineStats
 
+// TopicStats are an engine's figures for one published topic, as
+// EngineTopicStats returns them; see bus.TopicStats.
+type TopicStats = bus.TopicStats
+
+// OtherTopic is the topic under which an engine (and an exporter) counts
+// the topics beyond its topic limit; see bus.OtherTopic.
+const OtherTopic = bus.OtherTopic
+
 // EngineFactory creates an engine from its configuration map
 // (EngineConfig.Config, or the module-level settings in single-engine
 // mode). The engine is returned stopped; the router starts it.
