@@ -1,6 +1,10 @@
 package eventbus
 
-import "github.com/switchyard-go/eventbus/bus"
+import (
+	"context"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
 
 // Event is a message in the event bus; see bus.Event.
 type Event = bus.Event
@@ -61,7 +65,11 @@ const (
 
 // WithPartitionKey sets the partition key of events published with ctx
 // (see bus.WithPartitionKey); a Metadata key takes precedence.
-var WithPartitionKey = bus.WithPartitionKey
+func WithPartitionKey(ctx context.Context, key string) context.Context {
+	return bus.WithPartitionKey(ctx, key)
+}
 
 // PartitionKeyFromContext returns the key set by WithPartitionKey.
-var PartitionKeyFromContext = bus.PartitionKeyFromContext
+func PartitionKeyFromContext(ctx context.Context) (string, bool) {
+	return bus.PartitionKeyFromContext(ctx)
+}
