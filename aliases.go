@@ -249,6 +249,14 @@ type DeliveryStats = core.DeliveryStats
 // bus.EngineStats.
 type EngineStats = core.EngineStats
 
+// TopicStats are an engine's figures for one published topic, as
+// EngineTopicStats returns them; see bus.TopicStats.
+type TopicStats = core.TopicStats
+
+// OtherTopic is the topic under which an engine (and an exporter) counts
+// the topics beyond its topic limit; see bus.OtherTopic.
+const OtherTopic = core.OtherTopic
+
 // EngineFactory creates an engine from its configuration map
 // (EngineConfig.Config, or the module-level settings in single-engine
 // mode). The engine is returned stopped; the router starts it.
@@ -276,7 +284,11 @@ const (
 
 // WithPartitionKey sets the partition key of events published with ctx
 // (see bus.WithPartitionKey); a Metadata key takes precedence.
-var WithPartitionKey = core.WithPartitionKey
+func WithPartitionKey(ctx context.Context, key string) context.Context {
+	return core.WithPartitionKey(ctx, key)
+}
 
 // PartitionKeyFromContext returns the key set by WithPartitionKey.
-var PartitionKeyFromContext = core.PartitionKeyFromContext
+func PartitionKeyFromContext(ctx context.Context) (string, bool) {
+	return core.PartitionKeyFromContext(ctx)
+}

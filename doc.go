@@ -25,4 +25,17 @@
 // DeliveryStats) are aliases of package bus, so engines and applications
 // share them without import cycles. Package eventbustest is the
 // conformance suite for third-party engines.
+//
+// Figures: the module has five stats accessors, all zero or empty before
+// Init. Stats (delivered and dropped summed over the engines) and
+// PerEngineStats (the same two counts by engine name) are the upstream
+// API. EngineStats gives every figure by engine name (published, failed,
+// retried, dead-lettered, queue depth, lag, handler latency…): read it for
+// dashboards and alerts. EngineTopicStats gives TopicStats by engine name
+// then published topic, bounded by each engine's topicLimit (default
+// bus.DefaultTopicLimit, the rest under OtherTopic). CollectMetrics is the
+// modular.MetricsProvider view: the same figures as a flat map of floats.
+// The exporters (PrometheusCollector, DatadogStatsdExporter) read
+// PerEngineStats, EngineStats and EngineTopicStats; docs/observability.md
+// lists what they export.
 package eventbus

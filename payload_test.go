@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // order is the payload the cross-engine test publishes: nested struct,
@@ -192,7 +193,7 @@ func runPayloads(t *testing.T, cfg *EventBusConfig, payloads func(yield func(any
 		}
 		n++
 	})
-	awaitCond(t, 30*time.Second, "every event handled", func() bool {
+	testutil.Eventually(t, 30*time.Second, "every event handled", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(got) >= n
@@ -269,17 +270,5 @@ func TestPayloadAsConversions(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, tc.check)
-	}
-}
-
-// awaitCond polls cond until it holds, failing t after timeout.
-func awaitCond(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

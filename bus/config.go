@@ -12,11 +12,12 @@ import (
 	"time"
 )
 
-// SharedConfigKeys are the keys the router passes to every engine factory
+// sharedConfigKeys are the keys the router passes to every engine factory
 // in single-engine mode (the module-level settings). DecodeConfig accepts
 // them even when the target struct has no field for them, so an engine only
-// declares the ones it uses.
-var SharedConfigKeys = map[string]bool{
+// declares the ones it uses. Unexported so that no one can change what
+// every engine accepts: SharedConfigKeys returns a copy.
+var sharedConfigKeys = map[string]bool{
 	"maxEventQueueSize":      true,
 	"defaultEventBufferSize": true,
 	"workerCount":            true,
@@ -28,6 +29,20 @@ var SharedConfigKeys = map[string]bool{
 	"externalBrokerURL":      true,
 	"externalBrokerUser":     true,
 	"externalBrokerPassword": true,
+}
+
+// SharedConfigKeys returns, sorted, the keys the router passes to every
+// engine factory in single-engine mode (the module-level settings), which
+// DecodeConfig accepts even when the target struct has no field for them:
+// an engine declares a field only for the ones it uses. The slice is a
+// fresh copy on every call; changing it changes nothing.
+func SharedConfigKeys() []string {
+	out := make([]string, 0, len(sharedConfigKeys))
+	for k := range sharedConfigKeys {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Upper bounds shared by the module and the engines. A size or count
@@ -59,7 +74,7 @@ const (
 // a Go duration string ("250ms", "1m30s") or a time.Duration value: a bare
 // number is an error naming the key, since it has no unit.
 //
-// A key that is neither a field of target nor one of SharedConfigKeys is
+// A key that is neither a field of target nor one of SharedConfigKeys() is
 // an *UnknownKeyError (errors.Is(err, ErrUnknownConfigKey)) naming every
 // such key, so typos are caught at Init instead of being silently
 // ignored. A value that does not decode is an error naming its key; the
@@ -74,7 +89,7 @@ func DecodeConfig(raw map[string]any, target any) error {
 		switch {
 		case known[k]:
 			keys = append(keys, k)
-		case SharedConfigKeys[k]:
+		case sharedConfigKeys[k]:
 		default:
 			unknown = append(unknown, k)
 		}

@@ -12,7 +12,10 @@ import (
 const OtherTopic = "other"
 
 // DefaultTopicLimit is the number of distinct topics a zero-value
-// TopicTable keeps apart before folding new ones into OtherTopic.
+// TopicTable keeps apart before folding new ones into OtherTopic. It is
+// the one default topic limit of the module: every engine's topicLimit
+// and the exporters' topic label limit (exporters.DefaultTopicLimit)
+// default to it.
 const DefaultTopicLimit = 256
 
 // TopicStats are an engine's figures for one published topic (not a

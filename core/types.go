@@ -1,6 +1,10 @@
 package core
 
-import "github.com/switchyard-go/eventbus/bus"
+import (
+	"context"
+
+	"github.com/switchyard-go/eventbus/bus"
+)
 
 // Event is a message in the event bus; see bus.Event.
 type Event = bus.Event
@@ -21,6 +25,14 @@ type DeliveryStats = bus.DeliveryStats
 // EngineStats are the detailed figures an engine reports; see
 // bus.EngineStats.
 type EngineStats = bus.EngineStats
+
+// TopicStats are an engine's figures for one published topic, as
+// EngineTopicStats returns them; see bus.TopicStats.
+type TopicStats = bus.TopicStats
+
+// OtherTopic is the topic under which an engine (and an exporter) counts
+// the topics beyond its topic limit; see bus.OtherTopic.
+const OtherTopic = bus.OtherTopic
 
 // EngineFactory creates an engine from its configuration map
 // (EngineConfig.Config, or the module-level settings in single-engine
@@ -53,7 +65,11 @@ const (
 
 // WithPartitionKey sets the partition key of events published with ctx
 // (see bus.WithPartitionKey); a Metadata key takes precedence.
-var WithPartitionKey = bus.WithPartitionKey
+func WithPartitionKey(ctx context.Context, key string) context.Context {
+	return bus.WithPartitionKey(ctx, key)
+}
 
 // PartitionKeyFromContext returns the key set by WithPartitionKey.
-var PartitionKeyFromContext = bus.PartitionKeyFromContext
+func PartitionKeyFromContext(ctx context.Context) (string, bool) {
+	return bus.PartitionKeyFromContext(ctx)
+}

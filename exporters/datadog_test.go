@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-go/eventbus"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/exporters"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // sample is one DogStatsD line: "name:value|type|#tag,tag" (optional
@@ -168,20 +169,20 @@ func TestDatadogSendsCountsAsDeltasAndGaugesToARealAgent(t *testing.T) {
 		}
 		flush(t, eb)
 		want := float64(total)
-		eventually(t, 5*time.Second, "delivered counts to add up", func() bool {
+		testutil.Eventually(t, 5*time.Second, "delivered counts to add up", func() bool {
 			return a.sum("eventbus.delivered", "engine:fast") == want
 		})
 	}
 	mustPublish(t, eb, "orders.placed", "bad")
 	flush(t, eb)
-	eventually(t, 5*time.Second, "one failed count", func() bool { return a.sum("eventbus.failed", "engine:fast") == 1 })
-	eventually(t, 5*time.Second, "published to add up", func() bool {
+	testutil.Eventually(t, 5*time.Second, "one failed count", func() bool { return a.sum("eventbus.failed", "engine:fast") == 1 })
+	testutil.Eventually(t, 5*time.Second, "published to add up", func() bool {
 		return a.sum("eventbus.published", "engine:fast") == float64(total+1)
 	})
-	eventually(t, 5*time.Second, "per-topic counts", func() bool {
+	testutil.Eventually(t, 5*time.Second, "per-topic counts", func() bool {
 		return a.sum("eventbus.topic.delivered", "engine:fast", "topic:orders.placed") == float64(total+1)
 	})
-	eventually(t, 5*time.Second, "the cumulative upstream gauge incl. engine:_all", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the cumulative upstream gauge incl. engine:_all", func() bool {
 		g := a.find("eventbus.delivered_total", "engine:_all")
 		return len(g) > 0 && g[len(g)-1].value == float64(total+1)
 	})
@@ -224,7 +225,7 @@ func TestDatadogDoesNotWriteIntoTheCallersTagSlice(t *testing.T) {
 	}
 	runExporter(t, e)
 	base[0] = "env:changed-after-construction"
-	eventually(t, 5*time.Second, "two engines reported", func() bool {
+	testutil.Eventually(t, 5*time.Second, "two engines reported", func() bool {
 		return len(a.find("app.delivered", "engine:fast")) > 0 && len(a.find("app.delivered", "engine:slow")) > 0
 	})
 	if backing[1] != "spare-slot-untouched" {
@@ -246,7 +247,7 @@ func TestDatadogTopicTagsAreBoundedAndSanitized(t *testing.T) {
 	for _, topic := range []string{"a|b,c#d", "b.ok", "c", "d", "e"} {
 		mustPublish(t, eb, topic, 1)
 	}
-	eventually(t, 5*time.Second, "the overflow topic", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the overflow topic", func() bool {
 		return a.sum("eventbus.topic.published", "topic:other") == 3
 	})
 	if a.sum("eventbus.topic.published", "topic:a_b_c_d") != 1 {
@@ -297,7 +298,7 @@ func TestDatadogRunReportsOnceMoreOnCancelAndCloseIsIdempotent(t *testing.T) {
 	e.Run(ctx) // a second Run while one runs returns at once
 	cancel()
 	<-done
-	eventually(t, 5*time.Second, "the final report", func() bool { return a.sum("eventbus.published", "engine:fast") == 1 })
+	testutil.Eventually(t, 5*time.Second, "the final report", func() bool { return a.sum("eventbus.published", "engine:fast") == 1 })
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +321,7 @@ func TestDatadogCloseWhileRunningDoesNotDeadlock(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); e.Run(ctx) }()
-	eventually(t, 5*time.Second, "a report", func() bool { return len(a.find("eventbus.delivered")) > 0 })
+	testutil.Eventually(t, 5*time.Second, "a report", func() bool { return len(a.find("eventbus.delivered")) > 0 })
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +342,7 @@ func TestDatadogLegacyEnginesReportOnlyDeliveredAndDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	runExporter(t, e)
-	eventually(t, 5*time.Second, "delivered 4", func() bool { return a.sum("p.delivered", "engine:legacy") == 4 })
+	testutil.Eventually(t, 5*time.Second, "delivered 4", func() bool { return a.sum("p.delivered", "engine:legacy") == 4 })
 	if len(a.find("p.published")) > 0 || len(a.find("p.queue_depth")) > 0 {
 		t.Fatalf("an engine without EngineStats must not report detailed figures")
 	}
@@ -357,7 +358,7 @@ func TestDatadogReportsRetriesAndDeadLettersPerTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	runExporter(t, e)
-	eventually(t, 5*time.Second, "per-topic retries", func() bool {
+	testutil.Eventually(t, 5*time.Second, "per-topic retries", func() bool {
 		return a.sum("eventbus.topic.retried", "topic:orders.b") == 3
 	})
 	// Counts are deltas: a fixed source is reported once, never again.

@@ -32,8 +32,13 @@ type TopicStatsSource interface {
 
 // DefaultTopicLimit is the number of distinct `topic` label (or tag)
 // values an exporter emits before folding further topics into
-// bus.OtherTopic.
-const DefaultTopicLimit = 100
+// bus.OtherTopic. It is bus.DefaultTopicLimit, the number of topics an
+// engine with a default topicLimit counts apart, so that by default every
+// topic an engine reports gets its own series and "other" means the same
+// in the engine's figures and in the exported ones. It applies across
+// engines (distinct topic names of all engines together); lower it with
+// WithTopicLimit when many engines each report many topics.
+const DefaultTopicLimit = bus.DefaultTopicLimit
 
 // AllEngines is the `engine` label value of the aggregate series of
 // delivered_total and dropped_total, kept from the upstream exporters.
@@ -61,7 +66,7 @@ func buildOptions(opts []Option) options {
 // WithTopicLimit sets how many distinct topics get their own `topic`
 // label value (Prometheus) or tag (Datadog); later topics are reported as
 // bus.OtherTopic. A negative n turns per-topic figures off; 0 keeps the
-// default. Default: DefaultTopicLimit (100).
+// default. Default: DefaultTopicLimit (256).
 func WithTopicLimit(n int) Option {
 	return func(o *options) {
 		if n != 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchyard-go/eventbus"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func (w *world) registerBrokerSteps(sc stepRegistrar) {
@@ -183,7 +184,7 @@ func (w *world) registerBrokerSteps(sc stepRegistrar) {
 			}
 			if i%10 == 0 { // let the group settle before publishing more
 				target := i
-				_ = eventually(200*time.Millisecond, "progress", func() bool { return one.count()+two.count() >= target })
+				_ = testutil.Poll(200*time.Millisecond, "progress", func() bool { return one.count()+two.count() >= target })
 			}
 		}
 		return nil
@@ -198,7 +199,7 @@ func (w *world) registerBrokerSteps(sc stepRegistrar) {
 			return err
 		}
 		want := w.published.acceptedOn(topic)
-		if err := eventually(waitTimeout, fmt.Sprintf("%d events between %q and %q", len(want), s1, s2), func() bool {
+		if err := testutil.Poll(waitTimeout, fmt.Sprintf("%d events between %q and %q", len(want), s1, s2), func() bool {
 			return one.count()+two.count() >= len(want)
 		}); err != nil {
 			return err
@@ -227,7 +228,7 @@ func (w *world) registerBrokerSteps(sc stepRegistrar) {
 		return nil
 	})
 	sc.Step(`^the separate process has received (\d+) events?$`, func(n int) error {
-		return eventually(waitTimeout, fmt.Sprintf("the separate process to receive %d events", n), func() bool {
+		return testutil.Poll(waitTimeout, fmt.Sprintf("the separate process to receive %d events", n), func() bool {
 			return len(proc.received()) >= n
 		})
 	})
@@ -296,7 +297,7 @@ func (w *world) registerBrokerSteps(sc stepRegistrar) {
 			return err
 		}
 		var st bus.EngineStats
-		err = eventually(waitTimeout, "the dead letter to be counted", func() bool {
+		err = testutil.Poll(waitTimeout, "the dead letter to be counted", func() bool {
 			st = a.module.EngineStats()[engine]
 			return st.DeadLettered >= uint64(dead)
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -52,7 +53,7 @@ func (w *world) registerDeliverySteps(sc stepRegistrar) {
 		}
 		// Once the held handler has an event and events queue up behind
 		// it, a lossless engine cannot let the publisher finish.
-		err = eventually(waitTimeout, "the held subscriber to have an event and others queued behind it", func() bool {
+		err = testutil.Poll(waitTimeout, "the held subscriber to have an event and others queued behind it", func() bool {
 			var depth int64
 			for _, st := range a.module.EngineStats() {
 				depth += st.QueueDepth
@@ -221,7 +222,7 @@ func (w *world) registerDeliverySteps(sc stepRegistrar) {
 		if err != nil {
 			return err
 		}
-		return eventually(waitTimeout, fmt.Sprintf("%d concurrent calls of %q (now %d)", n, name, s.inFlight.Load()), func() bool {
+		return testutil.Poll(waitTimeout, fmt.Sprintf("%d concurrent calls of %q (now %d)", n, name, s.inFlight.Load()), func() bool {
 			return s.inFlight.Load() >= int64(n)
 		})
 	})

@@ -14,6 +14,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/switchyard-go/eventbus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // Publisher is how an application module declares the part of the bus it
@@ -319,7 +320,7 @@ func (w *world) registerModuleSteps(sc stepRegistrar) {
 		if pubs == nil {
 			return errors.New("no publishers are running")
 		}
-		return eventually(waitTimeout, fmt.Sprintf("%d accepted publishes", n), func() bool { return pubs.accepted.Load() >= int64(n) })
+		return testutil.Poll(waitTimeout, fmt.Sprintf("%d accepted publishes", n), func() bool { return pubs.accepted.Load() >= int64(n) })
 	})
 	sc.Step(`^the application is stopped while they publish$`, func() error {
 		a, err := w.app(mainApp)

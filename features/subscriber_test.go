@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-go/eventbus"
 	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // subscriber is a named handler of a scenario. It records every call,
@@ -134,7 +135,7 @@ func (s *subscriber) payloads() []string {
 
 // waitFor waits until the subscriber's handler returned n times.
 func (s *subscriber) waitFor(n int) error {
-	return eventually(waitTimeout, fmt.Sprintf("%q to handle %d events (handled %d)", s.name, n, s.count()), func() bool {
+	return testutil.Poll(waitTimeout, fmt.Sprintf("%q to handle %d events (handled %d)", s.name, n, s.count()), func() bool {
 		return s.count() >= n
 	})
 }

@@ -297,20 +297,6 @@ func stepCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), waitTimeout)
 }
 
-// eventually polls cond every 2ms until it holds, failing with what after
-// the timeout. It is how steps wait for asynchronous outcomes (never a
-// fixed sleep).
-func eventually(timeout time.Duration, what string, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return nil
-}
-
 // eventLog records the CloudEvents an observer received, in order.
 type eventLog struct {
 	mu     sync.Mutex

@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/internal/brokertest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // collector records the events a handler received (shared with the other
@@ -49,8 +50,8 @@ func TestDeadLetters(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 20*time.Second, "the dead letter", func() bool { return len(dead.Events()) >= 1 })
-		eventually(t, 20*time.Second, "the events around it", func() bool { return len(ok.Events()) >= 2 })
+		testutil.Eventually(t, 20*time.Second, "the dead letter", func() bool { return len(dead.Events()) >= 1 })
+		testutil.Eventually(t, 20*time.Second, "the events around it", func() bool { return len(ok.Events()) >= 2 })
 		dl := dead.Events()[0]
 		if dl.Payload != "poison" || dl.Topic != "dlq."+topic {
 			t.Errorf("dead letter = topic %q payload %v", dl.Topic, dl.Payload)
@@ -88,8 +89,8 @@ func TestDeadLetters(t *testing.T) {
 		if err := b.Publish(ctxT(t), bus.Event{Topic: topic, Payload: "last"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 20*time.Second, "the malformed record's dead letter", func() bool { return len(dead.Events()) >= 2 })
-		eventually(t, 20*time.Second, "the event after it", func() bool { return len(ok.Events()) >= 3 })
+		testutil.Eventually(t, 20*time.Second, "the malformed record's dead letter", func() bool { return len(dead.Events()) >= 2 })
+		testutil.Eventually(t, 20*time.Second, "the event after it", func() bool { return len(ok.Events()) >= 3 })
 		dl := dead.Events()[1]
 		if p, _ := dl.Payload.([]byte); string(p) != "not a cloudevent" {
 			t.Errorf("dead letter payload = %#v, want the raw record value", dl.Payload)

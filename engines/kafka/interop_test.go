@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-go/eventbus/engines/kafka"
 	"github.com/switchyard-go/eventbus/internal/brokertest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // The interop tests judge the engine's records with the CloudEvents Go
@@ -70,7 +71,7 @@ func readRecords(t *testing.T, k *testinfra.KafkaCluster, topic string, n int) [
 	}
 	defer c.Close()
 	var parts []int32
-	eventually(t, 20*time.Second, "topic "+topic, func() bool {
+	testutil.Eventually(t, 20*time.Second, "topic "+topic, func() bool {
 		parts, err = c.Partitions(topic)
 		return err == nil && len(parts) > 0
 	})
@@ -130,7 +131,7 @@ func TestInteropForeignRecords(t *testing.T) {
 				want[f.Event.ID()] = f
 				produceCE(t, p, topic, f.Event, mode == "structured")
 			}
-			eventually(t, 30*time.Second, "every foreign event", func() bool { return rec.Count() >= len(want) })
+			testutil.Eventually(t, 30*time.Second, "every foreign event", func() bool { return rec.Count() >= len(want) })
 			evs, dels := rec.Events(), rec.Deliveries()
 			for i, e := range evs {
 				f, ok := want[dels[i].ID]
@@ -255,8 +256,8 @@ func TestADeadLetterThatCannotBeWrittenDoesNotStallThePartition(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 30*time.Second, "the event after the one that cannot be dead-lettered", func() bool { return rec.Count() >= 1 })
-	eventually(t, 5*time.Second, "the report", func() bool { return dropped.Load() != nil })
+	testutil.Eventually(t, 30*time.Second, "the event after the one that cannot be dead-lettered", func() bool { return rec.Count() >= 1 })
+	testutil.Eventually(t, 5*time.Second, "the report", func() bool { return dropped.Load() != nil })
 	if err := dropped.Load().(error); !errors.Is(err, kafka.ErrTopicNotFound) || !strings.Contains(err.Error(), "dlq.stall.in") {
 		t.Errorf("report = %v, want the missing dead-letter topic named", err)
 	}

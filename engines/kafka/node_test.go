@@ -19,6 +19,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/internal/brokertest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 const nodeInstallHint = "run ./scripts/test-deps.sh (it runs `npm ci --prefix test/interop`; needs node and npm)"
@@ -96,7 +97,7 @@ func TestInteropNodeClient(t *testing.T) {
 	})
 
 	t.Run("events the JavaScript SDK wrote in structured and binary mode reach the handler", func(t *testing.T) {
-		eventually(t, 20*time.Second, "both events from JavaScript", func() bool { return rec.Count() >= 2 })
+		testutil.Eventually(t, 20*time.Second, "both events from JavaScript", func() bool { return rec.Count() >= 2 })
 		for i, e := range rec.Events() {
 			ce := rec.Deliveries()[i].CloudEvent
 			mode := strings.TrimPrefix(ce.Subject, "orders/")

@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestEngineBehaviour(t *testing.T) {
@@ -33,7 +34,7 @@ func TestEngineBehaviour(t *testing.T) {
 		if err := b.Publish(ctxT(t), bus.Event{Topic: "async.refused", Payload: strings.Repeat("x", 2000)}); err != nil {
 			t.Fatalf("async Publish = %v, want nil (queued)", err)
 		}
-		eventually(t, 10*time.Second, "the error callback", func() bool { return reported.Load() != nil })
+		testutil.Eventually(t, 10*time.Second, "the error callback", func() bool { return reported.Load() != nil })
 		if err := reported.Load().(error); !strings.Contains(err.Error(), "async.refused") || !strings.Contains(err.Error(), "MaxMessageBytes") {
 			t.Errorf("reported %v, want sarama's size error naming the topic", err)
 		}
@@ -140,7 +141,7 @@ func TestEngineBehaviour(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 20*time.Second, "lag of 20 with one record taken", func() bool {
+		testutil.Eventually(t, 20*time.Second, "lag of 20 with one record taken", func() bool {
 			st := b.EngineStats()
 			return st.Lag == 20 && st.QueueDepth == 1
 		})
@@ -148,7 +149,7 @@ func TestEngineBehaviour(t *testing.T) {
 		if err := b.Flush(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 20*time.Second, "lag back to 0", func() bool { return b.EngineStats().Lag == 0 })
+		testutil.Eventually(t, 20*time.Second, "lag back to 0", func() bool { return b.EngineStats().Lag == 0 })
 	})
 
 	t.Run("in manual ack mode only acknowledged events are committed", func(t *testing.T) {
@@ -173,7 +174,7 @@ func TestEngineBehaviour(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 20*time.Second, "three deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 3 })
+		testutil.Eventually(t, 20*time.Second, "three deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 3 })
 		if err := b.Stop(ctxT(t)); err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +183,7 @@ func TestEngineBehaviour(t *testing.T) {
 		}
 		// "skip" was never acked, so the commit stopped before it: it and
 		// everything after it come again; "first" does not.
-		eventually(t, 20*time.Second, "the redelivery", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 5 })
+		testutil.Eventually(t, 20*time.Second, "the redelivery", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 5 })
 		mu.Lock()
 		defer mu.Unlock()
 		if want := "first skip third skip third"; strings.Join(got, " ") != want {
@@ -210,10 +211,10 @@ func TestEngineBehaviour(t *testing.T) {
 			_, ok := groups[group]
 			return ok
 		}
-		eventually(t, 20*time.Second, "the group to exist", hasGroup)
+		testutil.Eventually(t, 20*time.Second, "the group to exist", hasGroup)
 		if err := b.Unsubscribe(ctxT(t), s); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 20*time.Second, "the group to be deleted", func() bool { return !hasGroup() })
+		testutil.Eventually(t, 20*time.Second, "the group to be deleted", func() bool { return !hasGroup() })
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // handling is one handler call that completed: who handled which record,
@@ -229,7 +230,7 @@ func rebalanceScenario(t *testing.T, strategy string) {
 
 	total := 3 * third // grows if the middle phase needs more events
 	publish(0, third)
-	eventually(t, 30*time.Second, "m1 to handle the first third", func() bool { return led.distinct() >= third/2 })
+	testutil.Eventually(t, 30*time.Second, "m1 to handle the first third", func() bool { return led.distinct() >= third/2 })
 	if err := m2.Start(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func rebalanceScenario(t *testing.T, strategy string) {
 	crashedAt := len(led.snapshot())
 
 	publish(middleEnd, total)
-	eventually(t, 60*time.Second, "every event to be handled", func() bool { return led.distinct() >= total })
+	testutil.Eventually(t, 60*time.Second, "every event to be handled", func() bool { return led.distinct() >= total })
 
 	// Check: all handled; a repeated handling only of an offset that had
 	// not been committed before it.

@@ -10,6 +10,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // TestBrokerRestart restarts the (persistent) broker while publishers are
@@ -57,7 +58,7 @@ func TestBrokerRestart(t *testing.T) {
 			}
 		}()
 	}
-	eventually(t, 20*time.Second, "some events before the restart", func() bool { return len(got.Events()) >= 50 })
+	testutil.Eventually(t, 20*time.Second, "some events before the restart", func() bool { return len(got.Events()) >= 50 })
 	k.Down()
 	time.Sleep(300 * time.Millisecond) // the broker is away for a while, as a real restart
 	k.Up(t)
@@ -70,7 +71,7 @@ func TestBrokerRestart(t *testing.T) {
 	if waited == 0 {
 		t.Errorf("no publish was in flight during the outage; the test did not exercise the producer's retries")
 	}
-	eventually(t, 60*time.Second, "every acknowledged event", func() bool {
+	testutil.Eventually(t, 60*time.Second, "every acknowledged event", func() bool {
 		seen := map[string]bool{}
 		for _, e := range got.Events() {
 			seen[fmt.Sprint(e.Payload)] = true

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // A dead letter is larger than its event (reason, attempts, ids). When it
@@ -47,8 +48,8 @@ func TestADeadLetterThatCannotBeWrittenDoesNotStallTheShard(t *testing.T) {
 	if err := b.Publish(testCtx(t), bus.Event{Topic: "stall.in", Payload: "after", Metadata: map[string]any{bus.MetadataKeyPartition: "k"}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "the event after the one whose dead letter cannot be written", func() bool { return rec.Count() >= 1 })
-	eventually(t, 5*time.Second, "the report", func() bool { return dropped.Load() != nil })
+	testutil.Eventually(t, 30*time.Second, "the event after the one whose dead letter cannot be written", func() bool { return rec.Count() >= 1 })
+	testutil.Eventually(t, 5*time.Second, "the report", func() bool { return dropped.Load() != nil })
 	if err := dropped.Load().(error); !errors.Is(err, ErrRecordTooLarge) {
 		t.Errorf("report = %v, want it to say the record is too large", err)
 	}

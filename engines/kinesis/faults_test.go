@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestPublishRetries(t *testing.T) {
@@ -59,7 +60,7 @@ func TestPublishRetries(t *testing.T) {
 			for err := range errs {
 				t.Fatalf("Publish: %v", err)
 			}
-			eventually(t, 20*time.Second, "every event", func() bool { return rec.Count() >= 4*perKey })
+			testutil.Eventually(t, 20*time.Second, "every event", func() bool { return rec.Count() >= 4*perKey })
 			for p, n := range rec.Counts() {
 				if n != 1 {
 					t.Errorf("%s delivered %d times", p, n)
@@ -127,5 +128,5 @@ func TestPublishRefusesOversizedRecords(t *testing.T) {
 	if err := b.Publish(context.Background(), bus.Event{Topic: "small", Payload: "ok"}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the small event", func() bool { return rec.Count() == 1 })
+	testutil.Eventually(t, 10*time.Second, "the small event", func() bool { return rec.Count() == 1 })
 }

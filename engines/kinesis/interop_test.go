@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/internal/brokertest"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // The interop tests judge Kinesis records with the CloudEvents Go SDK's
@@ -31,7 +32,7 @@ func streamRecords(t *testing.T, b *EventBus, n int) [][]byte {
 		t.Fatal(err)
 	}
 	var out [][]byte
-	eventually(t, 20*time.Second, "the stream's records", func() bool {
+	testutil.Eventually(t, 20*time.Second, "the stream's records", func() bool {
 		out = out[:0]
 		for _, s := range shards.Shards {
 			it, err := b.client.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamName: aws.String(b.cfg.StreamName),
@@ -80,7 +81,7 @@ func TestInteropForeignRecords(t *testing.T) {
 			want[f.Event.ID()] = f
 			putForeign(t, b, f.Event)
 		}
-		eventually(t, 20*time.Second, "every foreign event", func() bool { return rec.Count() >= len(want) })
+		testutil.Eventually(t, 20*time.Second, "every foreign event", func() bool { return rec.Count() >= len(want) })
 		evs, dels := rec.Events(), rec.Deliveries()
 		for i, e := range evs {
 			f, ok := want[dels[i].ID]

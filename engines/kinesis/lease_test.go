@@ -10,6 +10,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // crash stops every subscription's readers the way a killed process
@@ -68,7 +69,7 @@ func TestRestartFromCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := publishN(t, publisher, "ledger", "a", 100)
-		eventually(t, 10*time.Second, "the first 100", func() bool { return rec.Count() >= 100 })
+		testutil.Eventually(t, 10*time.Second, "the first 100", func() bool { return rec.Count() >= 100 })
 		if err := consumer.Stop(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +77,7 @@ func TestRestartFromCheckpoint(t *testing.T) {
 		if err := consumer.Start(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the 100 published while stopped", func() bool { return rec.Count() >= 200 })
+		testutil.Eventually(t, 10*time.Second, "the 100 published while stopped", func() bool { return rec.Count() >= 200 })
 		counts := rec.Counts()
 		for _, p := range append(first, second...) {
 			if counts[p] != 1 {
@@ -100,7 +101,7 @@ func TestRestartFromCheckpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := publishN(t, publisher, "invoices.issued", "a", 80)
-		eventually(t, 10*time.Second, "the first 80", func() bool { return rec.Count() >= 80 })
+		testutil.Eventually(t, 10*time.Second, "the first 80", func() bool { return rec.Count() >= 80 })
 		if err := one.Close(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +110,7 @@ func TestRestartFromCheckpoint(t *testing.T) {
 		if _, err := two.Subscribe(testCtx(t), "invoices.*", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the 80 published between the engines", func() bool { return rec.Count() >= 160 })
+		testutil.Eventually(t, 10*time.Second, "the 80 published between the engines", func() bool { return rec.Count() >= 160 })
 		counts := rec.Counts()
 		for _, p := range append(first, second...) {
 			if counts[p] != 1 {
@@ -158,9 +159,9 @@ func TestLeases(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("the shards are split between the two engines", func(t *testing.T) {
-		eventually(t, 15*time.Second, "2 shards each", func() bool { return a.heldShards() == 2 && b.heldShards() == 2 })
+		testutil.Eventually(t, 15*time.Second, "2 shards each", func() bool { return a.heldShards() == 2 && b.heldShards() == 2 })
 		published := publishN(t, publisher, "parcels", "p", 200)
-		eventually(t, 15*time.Second, "every event", func() bool {
+		testutil.Eventually(t, 15*time.Second, "every event", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(seen) >= len(published)
@@ -180,11 +181,11 @@ func TestLeases(t *testing.T) {
 		a.crash()
 		crashedAt := time.Now()
 		published := publishN(t, publisher, "parcels", "q", 200)
-		eventually(t, 20*time.Second, "the survivor to hold all 4 shards", func() bool { return b.heldShards() == 4 })
+		testutil.Eventually(t, 20*time.Second, "the survivor to hold all 4 shards", func() bool { return b.heldShards() == 4 })
 		if waited := time.Since(crashedAt); waited < cfg.LeaseDuration.Std()/2 {
 			t.Errorf("shards taken over after %v, before the lease (%v) could expire", waited, cfg.LeaseDuration.Std())
 		}
-		eventually(t, 20*time.Second, "every event published after the crash", func() bool {
+		testutil.Eventually(t, 20*time.Second, "every event published after the crash", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			for _, p := range published {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // TestKinesisOutage kills kinesalite (SIGKILL, LevelDB persistence) while
@@ -58,7 +59,7 @@ func TestKinesisOutage(t *testing.T) {
 	if len(want) < 250 {
 		t.Errorf("only %d of 300 publishes were acknowledged across a 300ms outage", len(want))
 	}
-	eventually(t, 30*time.Second, "every acknowledged event", func() bool {
+	testutil.Eventually(t, 30*time.Second, "every acknowledged event", func() bool {
 		c := rec.Counts()
 		for _, p := range want {
 			if c[p] == 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // TestResharding splits the stream's only shard, then merges the two
@@ -43,7 +44,7 @@ func TestResharding(t *testing.T) {
 	}
 	waitActive := func() {
 		t.Helper()
-		eventually(t, 10*time.Second, "the stream to be ACTIVE", func() bool {
+		testutil.Eventually(t, 10*time.Second, "the stream to be ACTIVE", func() bool {
 			out, err := b.client.DescribeStreamSummary(testCtx(t), &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(cfg.StreamName)})
 			return err == nil && out.StreamDescriptionSummary.StreamStatus == "ACTIVE"
 		})
@@ -74,7 +75,7 @@ func TestResharding(t *testing.T) {
 	publish()
 
 	total := keys * n
-	eventually(t, 30*time.Second, fmt.Sprintf("%d events", total), func() bool { return rec.Count() >= total })
+	testutil.Eventually(t, 30*time.Second, fmt.Sprintf("%d events", total), func() bool { return rec.Count() >= total })
 	set, err := b.listShards(testCtx(t))
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestStartPositions(t *testing.T) {
@@ -28,10 +29,10 @@ func TestStartPositions(t *testing.T) {
 		if err := consumer.Start(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the 20 events published after Subscribe", func() bool { return rec.Count() >= 20 })
+		testutil.Eventually(t, 10*time.Second, "the 20 events published after Subscribe", func() bool { return rec.Count() >= 20 })
 		// The sentinel proves the reader went past everything.
 		publishN(t, publisher, "audit", "sentinel", 1)
-		eventually(t, 10*time.Second, "the sentinel", func() bool { return rec.Count() >= 21 })
+		testutil.Eventually(t, 10*time.Second, "the sentinel", func() bool { return rec.Count() >= 21 })
 		got := rec.Payloads()
 		want := append(slices.Clone(after), "sentinel0000")
 		slices.Sort(got)
@@ -50,7 +51,7 @@ func TestStartPositions(t *testing.T) {
 		if _, err := consumer.Subscribe(testCtx(t), "replay", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the 30 older events", func() bool { return rec.Count() >= 30 })
+		testutil.Eventually(t, 10*time.Second, "the 30 older events", func() bool { return rec.Count() >= 30 })
 		c := rec.Counts()
 		for _, p := range before {
 			if c[p] != 1 {
@@ -82,7 +83,7 @@ func TestDeadLetters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 10*time.Second, "the dead letter", func() bool { return dlq.Count() >= 1 })
+	testutil.Eventually(t, 10*time.Second, "the dead letter", func() bool { return dlq.Count() >= 1 })
 	dl := dlq.Events()[0]
 	if dl.Topic != "dlq.payments.captured" || dl.Payload != "poison" {
 		t.Fatalf("dead letter = %s %v, want dlq.payments.captured poison", dl.Topic, dl.Payload)
@@ -90,7 +91,7 @@ func TestDeadLetters(t *testing.T) {
 	if dl.Metadata[broker.MetadataKeyDeadLetterReason] != "card declined" || fmt.Sprint(dl.Metadata[broker.MetadataKeyDeadLetterAttempts]) != "3" {
 		t.Errorf("dead letter metadata = %v, want reason and 3 attempts", dl.Metadata)
 	}
-	eventually(t, 10*time.Second, "ok-2 after the poison", func() bool { return calls.Counts()["ok-2"] == 1 })
+	testutil.Eventually(t, 10*time.Second, "ok-2 after the poison", func() bool { return calls.Counts()["ok-2"] == 1 })
 	if n := calls.Counts()["poison"]; n != 3 {
 		t.Errorf("poison handled %d times, want 3 (1 + maxRetries 2)", n)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestAckModes(t *testing.T) {
@@ -32,12 +33,12 @@ func TestAckModes(t *testing.T) {
 		if err := b.Publish(ctx, bus.Event{Topic: "manual", Payload: "m"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the redelivery", func() bool { return rec.Count() >= 1 })
+		testutil.Eventually(t, 10*time.Second, "the redelivery", func() bool { return rec.Count() >= 1 })
 		if !rec.Deliveries()[0].Redelivered {
 			t.Errorf("second delivery not marked redelivered")
 		}
 		c := rawClient(t, b)
-		eventually(t, 5*time.Second, "the manual ack to land", func() bool { return pendingOf(t, c, b, "manual") == 0 })
+		testutil.Eventually(t, 5*time.Second, "the manual ack to land", func() bool { return pendingOf(t, c, b, "manual") == 0 })
 	})
 
 	t.Run("in on-receive mode the entry is acked before the handler runs", func(t *testing.T) {
@@ -59,7 +60,7 @@ func TestAckModes(t *testing.T) {
 		}
 		<-running
 		c := rawClient(t, b)
-		eventually(t, 5*time.Second, "the ack while the handler still runs", func() bool { return pendingOf(t, c, b, "fire") == 0 })
+		testutil.Eventually(t, 5*time.Second, "the ack while the handler still runs", func() bool { return pendingOf(t, c, b, "fire") == 0 })
 		close(release)
 	})
 }

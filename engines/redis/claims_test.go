@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // slowRecorder is a recorder whose handler takes d per event.
@@ -53,7 +54,7 @@ func TestHeldEntriesAreNotDeadLetteredAfterARestart(t *testing.T) {
 	}
 	want := publishN(t, b, "steady", "ev", 300)
 	// Let the subscription hold a batch for many claim timeouts.
-	eventually(t, 20*time.Second, "most events handled", func() bool { return rec.Count() >= 250 })
+	testutil.Eventually(t, 20*time.Second, "most events handled", func() bool { return rec.Count() >= 250 })
 	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := b.Stop(stopCtx); err != nil {
@@ -62,7 +63,7 @@ func TestHeldEntriesAreNotDeadLetteredAfterARestart(t *testing.T) {
 	if err := b.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, "every event handled or dead-lettered", func() bool {
+	testutil.Eventually(t, 20*time.Second, "every event handled or dead-lettered", func() bool {
 		missing, _ := diff(want, append(rec.Payloads(), dead.Payloads()...))
 		return len(missing) == 0
 	})
@@ -93,7 +94,7 @@ func TestAnAcknowledgedEntryIsNotHandledAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := publishN(t, b, "quick", "ev", 2000)
-	eventually(t, 60*time.Second, "every event handled", func() bool {
+	testutil.Eventually(t, 60*time.Second, "every event handled", func() bool {
 		missing, _ := diff(want, rec.Payloads())
 		return len(missing) == 0
 	})
@@ -139,7 +140,7 @@ func TestALiveConsumerKeepsItsEntriesInASharedGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := publishN(t, one, "shared", "ev", 600)
-	eventually(t, 60*time.Second, "every event handled", func() bool {
+	testutil.Eventually(t, 60*time.Second, "every event handled", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == len(want)
@@ -180,7 +181,7 @@ func TestEntriesReadButNotHandledBeforeStopKeepTheirDeliveryCount(t *testing.T) 
 	}
 	want := publishN(t, b, "restart", "ev", 50)
 	for round := 0; round < 2; round++ {
-		eventually(t, 20*time.Second, "some events handled", func() bool { return rec.Count()+dead.Count() >= 5*(round+1) })
+		testutil.Eventually(t, 20*time.Second, "some events handled", func() bool { return rec.Count()+dead.Count() >= 5*(round+1) })
 		stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := b.Stop(stopCtx)
 		cancel()
@@ -191,7 +192,7 @@ func TestEntriesReadButNotHandledBeforeStopKeepTheirDeliveryCount(t *testing.T) 
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 20*time.Second, "every event handled or dead-lettered", func() bool {
+	testutil.Eventually(t, 20*time.Second, "every event handled or dead-lettered", func() bool {
 		missing, _ := diff(want, append(rec.Payloads(), dead.Payloads()...))
 		return len(missing) == 0
 	})
@@ -225,7 +226,7 @@ func TestAHandlerLongerThanTheClaimTimeoutKeepsItsEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	publishN(t, one, "long", "ev", 1)
-	eventually(t, 10*time.Second, "the handler called", func() bool { return calls.Load() >= 1 })
+	testutil.Eventually(t, 10*time.Second, "the handler called", func() bool { return calls.Load() >= 1 })
 	time.Sleep(2 * time.Second)
 	if n := calls.Load(); n != 1 {
 		t.Errorf("the event reached a handler %d times; its consumer was alive and running it", n)

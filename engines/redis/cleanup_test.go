@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // groupNames returns the consumer groups on stream.
@@ -54,7 +55,7 @@ func TestCleanStopLeavesNothingBehind(t *testing.T) {
 		}
 		want := publishN(t, pub, "kept", "a", 100)
 		// Stop with part of the batch read and not handled.
-		eventually(t, 10*time.Second, "some events handled", func() bool { return rec.Count() >= 20 })
+		testutil.Eventually(t, 10*time.Second, "some events handled", func() bool { return rec.Count() >= 20 })
 		stopBus(t, b)
 		if g := groupNames(t, raw, stream); len(g) != 0 {
 			t.Errorf("groups left on the stream after a clean Stop: %v", g)
@@ -64,7 +65,7 @@ func TestCleanStopLeavesNothingBehind(t *testing.T) {
 		if err := b.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 20*time.Second, "every event handled", func() bool {
+		testutil.Eventually(t, 20*time.Second, "every event handled", func() bool {
 			missing, _ := diff(want, rec.Payloads())
 			return len(missing) == 0
 		})
@@ -91,7 +92,7 @@ func TestCleanStopLeavesNothingBehind(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := publishN(t, b, "orders", "o", 10)
-		eventually(t, 10*time.Second, "every event handled", func() bool { return rec.Count() >= len(want) })
+		testutil.Eventually(t, 10*time.Second, "every event handled", func() bool { return rec.Count() >= len(want) })
 		if err := b.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +133,7 @@ func TestAMalformedEntrysDeadLetterKeepsItsFields(t *testing.T) {
 	if err := raw.XAdd(ctx, &goredis.XAddArgs{Stream: b.Config().KeyPrefix + "foreign", Values: values}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.Count() >= 1 })
+	testutil.Eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.Count() >= 1 })
 	dl := dead.Events()[0]
 	if r, _ := dl.Metadata["deadLetterReason"].(string); !strings.HasPrefix(r, "malformed") {
 		t.Errorf("reason = %q", r)

@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestConfigMapSizesAboveTheirBoundAreErrorsNamingKeyAndValue(t *testing.T) {
@@ -285,7 +286,7 @@ func TestTLSWithACustomCAClientCertificateAndServerName(t *testing.T) {
 		if err := b.Publish(ctx, bus.Event{Topic: "tls.topic", Payload: "hello"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the event over TLS", func() bool { return got.Load() == 1 })
+		testutil.Eventually(t, 10*time.Second, "the event over TLS", func() bool { return got.Load() == 1 })
 	})
 	for _, tc := range []struct {
 		name     string

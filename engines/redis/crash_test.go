@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // crashHelperEnv makes the test binary act as a consumer process that
@@ -185,7 +186,7 @@ func TestCrashedConsumer(t *testing.T) {
 		if _, err := survivor.Subscribe(ctx, topic, rec.Handle); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 15*time.Second, "all 20 events on the surviving consumer", func() bool { return rec.Count() >= n })
+		testutil.Eventually(t, 15*time.Second, "all 20 events on the surviving consumer", func() bool { return rec.Count() >= n })
 		if took := time.Since(readBy); took < time.Second {
 			t.Errorf("redelivered %v after the crashed consumer read them, before the 1s claim timeout", took)
 		}
@@ -202,7 +203,7 @@ func TestCrashedConsumer(t *testing.T) {
 		if err := pub2.Publish(ctx, bus.Event{Topic: topic, Payload: "after"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "a new event after the takeover", func() bool { return rec.Count() >= n+1 })
+		testutil.Eventually(t, 5*time.Second, "a new event after the takeover", func() bool { return rec.Count() >= n+1 })
 	})
 }
 
@@ -248,7 +249,7 @@ func TestRedisCrash(t *testing.T) {
 				}
 			}()
 		}
-		eventually(t, 10*time.Second, "traffic before the crash", func() bool { return rec.Count() >= 300 })
+		testutil.Eventually(t, 10*time.Second, "traffic before the crash", func() bool { return rec.Count() >= 300 })
 		if err := srv.Kill9(); err != nil {
 			t.Fatal(err)
 		}
@@ -257,7 +258,7 @@ func TestRedisCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := rec.Count()
-		eventually(t, 15*time.Second, "traffic after the restart", func() bool { return rec.Count() >= before+300 })
+		testutil.Eventually(t, 15*time.Second, "traffic after the restart", func() bool { return rec.Count() >= before+300 })
 		close(stopPub)
 		pubs.Wait()
 		close(accepted)
@@ -269,7 +270,7 @@ func TestRedisCrash(t *testing.T) {
 			t.Fatalf("Flush: %v", err)
 		}
 		for name, r := range map[string]*recorder{"sync": &rec, "async": &arec} {
-			eventually(t, 15*time.Second, "every accepted event on the "+name+" subscription", func() bool {
+			testutil.Eventually(t, 15*time.Second, "every accepted event on the "+name+" subscription", func() bool {
 				missing, _ := diff(want, r.Payloads())
 				return len(missing) == 0
 			})

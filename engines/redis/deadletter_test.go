@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func rawClient(t testing.TB, b *redis.EventBus) *goredis.Client {
@@ -65,8 +66,8 @@ func TestDeadLetter(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.Count() >= 1 })
-		eventually(t, 10*time.Second, "the good event", func() bool { return good.Count() >= 1 })
+		testutil.Eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.Count() >= 1 })
+		testutil.Eventually(t, 10*time.Second, "the good event", func() bool { return good.Count() >= 1 })
 		dl := dead.Events()[0]
 		md := dl.Metadata
 		if dl.Payload != "bad" || md["deadLetterReason"] != "card declined" || md["deadLetterAttempts"] != float64(3) ||
@@ -78,7 +79,7 @@ func TestDeadLetter(t *testing.T) {
 			t.Errorf("stats = %+v, want 1 dead-lettered, 2 retried, 3 failed", s)
 		}
 		c := rawClient(t, b)
-		eventually(t, 5*time.Second, "the failed entry to be acked", func() bool { return pendingOf(t, c, b, "pay") == 0 })
+		testutil.Eventually(t, 5*time.Second, "the failed entry to be acked", func() bool { return pendingOf(t, c, b, "pay") == 0 })
 		// The "*" subscription saw both events of "pay" but not the dead letter.
 		if err := b.Flush(ctx); err != nil {
 			t.Fatal(err)
@@ -113,8 +114,8 @@ func TestDeadLetter(t *testing.T) {
 		if err := b.Publish(ctx, bus.Event{Topic: "inbox", Payload: "fine"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the good event", func() bool { return got.Count() >= 1 })
-		eventually(t, 10*time.Second, "two dead letters", func() bool { return dead.Count() >= 2 })
+		testutil.Eventually(t, 10*time.Second, "the good event", func() bool { return got.Count() >= 1 })
+		testutil.Eventually(t, 10*time.Second, "two dead letters", func() bool { return dead.Count() >= 2 })
 		if got.Count() != 1 || got.Events()[0].Payload != "fine" {
 			t.Errorf("handler got %v", got.Payloads())
 		}
@@ -123,7 +124,7 @@ func TestDeadLetter(t *testing.T) {
 				t.Errorf("reason = %q", r)
 			}
 		}
-		eventually(t, 5*time.Second, "no pending entries", func() bool { return pendingOf(t, c, b, "inbox") == 0 })
+		testutil.Eventually(t, 5*time.Second, "no pending entries", func() bool { return pendingOf(t, c, b, "inbox") == 0 })
 		if b.BackgroundErrors("decode") != 2 {
 			t.Errorf("decode errors reported = %d, want 2", b.BackgroundErrors("decode"))
 		}
@@ -155,8 +156,8 @@ func TestDeadLetter(t *testing.T) {
 		if err := producer.Publish(ctx, bus.Event{Topic: "blobs", Payload: "small"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, "the small event", func() bool { return got.Count() >= 1 })
-		eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.Count() >= 1 })
+		testutil.Eventually(t, 10*time.Second, "the small event", func() bool { return got.Count() >= 1 })
+		testutil.Eventually(t, 10*time.Second, "the dead letter", func() bool { return dead.Count() >= 1 })
 		if got.Count() != 1 {
 			t.Errorf("handler got the oversized event")
 		}

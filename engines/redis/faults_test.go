@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestFaults(t *testing.T) {
@@ -61,7 +62,7 @@ func TestFaults(t *testing.T) {
 		if err := publish("before"); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "delivery before the restart", func() bool { return exact.Count() >= 1 && wild.Count() >= 1 })
+		testutil.Eventually(t, 5*time.Second, "delivery before the restart", func() bool { return exact.Count() >= 1 && wild.Count() >= 1 })
 		if err := srv.Restart(); err != nil { // all data is gone
 			t.Fatal(err)
 		}
@@ -78,7 +79,7 @@ func TestFaults(t *testing.T) {
 			}
 		}
 		for name, r := range map[string]*recorder{"exact": &exact, "wildcard": &wild} {
-			eventually(t, 15*time.Second, name+" subscription to get every event accepted after the restart", func() bool {
+			testutil.Eventually(t, 15*time.Second, name+" subscription to get every event accepted after the restart", func() bool {
 				missing, _ := diff(accepted, r.Payloads())
 				return len(missing) == 0
 			})
@@ -132,7 +133,7 @@ func TestFaults(t *testing.T) {
 		if err := b.Publish(ctx, bus.Event{Topic: "gone", Payload: 1}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "the delivery", func() bool { return rec.Count() == 1 })
+		testutil.Eventually(t, 5*time.Second, "the delivery", func() bool { return rec.Count() == 1 })
 		if err := srv.Kill9(); err != nil {
 			t.Fatal(err)
 		}

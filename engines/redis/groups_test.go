@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestConsumerGroups(t *testing.T) {
@@ -30,7 +31,7 @@ func TestConsumerGroups(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 10*time.Second, "200 events between the two", func() bool { return r1.Count()+r2.Count() >= 200 })
+		testutil.Eventually(t, 10*time.Second, "200 events between the two", func() bool { return r1.Count()+r2.Count() >= 200 })
 		if err := one.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +110,7 @@ func TestConsumerGroups(t *testing.T) {
 			}
 		}
 		c := rawClient(t, b)
-		eventually(t, 5*time.Second, "the group to be destroyed", func() bool {
+		testutil.Eventually(t, 5*time.Second, "the group to be destroyed", func() bool {
 			gs, err := c.XInfoGroups(ctx, cfg.KeyPrefix+"once").Result()
 			return err == nil && len(gs) == 0
 		})
@@ -135,7 +136,7 @@ func TestConsumerGroups(t *testing.T) {
 		if _, err := b.Subscribe(ctx, "history", rec.Handle); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "the 3 earlier events", func() bool { return rec.Count() >= 3 })
+		testutil.Eventually(t, 5*time.Second, "the 3 earlier events", func() bool { return rec.Count() >= 3 })
 	})
 
 	t.Run("a wildcard subscription picks up streams another process creates later", func(t *testing.T) {

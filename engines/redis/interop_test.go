@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
 	"github.com/switchyard-go/eventbus/internal/brokertest"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // The interop tests judge stream entries with the CloudEvents Go SDK:
@@ -35,7 +36,7 @@ func xaddFields(t *testing.T, b *redis.EventBus, topic string, fields []any) {
 func onlyEntry(t *testing.T, b *redis.EventBus, topic string) map[string]any {
 	t.Helper()
 	var entries []goredis.XMessage
-	eventually(t, 10*time.Second, "an entry on "+topic, func() bool {
+	testutil.Eventually(t, 10*time.Second, "an entry on "+topic, func() bool {
 		entries, _ = rawClient(t, b).XRange(testCtx(t), b.Config().KeyPrefix+topic, "-", "+").Result()
 		return len(entries) > 0
 	})
@@ -74,7 +75,7 @@ func TestInteropForeignEntries(t *testing.T) {
 				}
 				xaddFields(t, b, topic, fields)
 			}
-			eventually(t, 10*time.Second, "every foreign event", func() bool { return rec.Count() >= len(want) })
+			testutil.Eventually(t, 10*time.Second, "every foreign event", func() bool { return rec.Count() >= len(want) })
 			evs, dels := rec.Events(), rec.Deliveries()
 			for i, e := range evs {
 				f, ok := want[dels[i].ID]

@@ -59,19 +59,6 @@ func testConfig(srv *testinfra.Redis) redis.Config {
 	}
 }
 
-// eventually polls cond every few milliseconds until it holds, failing t
-// after timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func newBus(t testing.TB, cfg redis.Config) *redis.EventBus {
 	t.Helper()
 	b, err := redis.NewEventBus(cfg)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // An entry whose consumers keep dying while they handle it is delivered
@@ -60,8 +61,8 @@ func TestAnEntryDeliveredTooOftenIsDeadLetteredWithoutReachingTheHandler(t *test
 	if _, err := b.Subscribe(ctx, "jobs", handled.Handle); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the fine entry taken over and handled", func() bool { return handled.Count() >= 1 })
-	eventually(t, 10*time.Second, "the poison entry dead-lettered", func() bool { return dead.Count() >= 1 })
+	testutil.Eventually(t, 10*time.Second, "the fine entry taken over and handled", func() bool { return handled.Count() >= 1 })
+	testutil.Eventually(t, 10*time.Second, "the poison entry dead-lettered", func() bool { return dead.Count() >= 1 })
 	if err := b.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestAnEntryDeliveredTooOftenIsDeadLetteredWithoutReachingTheHandler(t *test
 	if got := b.TopicStats()["jobs"].DeadLettered; got != 1 {
 		t.Errorf("per-topic DeadLettered = %d, want 1", got)
 	}
-	eventually(t, 10*time.Second, "both entries acknowledged", func() bool { return pendingOf(t, raw, b, "jobs") == 0 })
+	testutil.Eventually(t, 10*time.Second, "both entries acknowledged", func() bool { return pendingOf(t, raw, b, "jobs") == 0 })
 	if n := b.BackgroundErrors(broker.ScopeDeadLetter); n != 1 {
 		t.Errorf("%d dead-letter reports, want 1 (the entry given up)", n)
 	}

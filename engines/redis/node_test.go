@@ -16,6 +16,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 const nodeInstallHint = "run ./scripts/test-deps.sh (it runs `npm ci --prefix test/interop`; needs node and npm)"
@@ -53,7 +54,7 @@ func TestInteropNodeClient(t *testing.T) {
 	if err := b.Publish(ctx, bus.Event{Topic: "to.js.fail", Payload: map[string]any{"id": 8}, Metadata: md}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "the dead letter", func() bool {
+	testutil.Eventually(t, 10*time.Second, "the dead letter", func() bool {
 		n, _ := rawClient(t, b).XLen(ctx, cfg.KeyPrefix+"dlq.to.js.fail").Result()
 		return n == 1
 	})
@@ -100,7 +101,7 @@ func TestInteropNodeClient(t *testing.T) {
 	})
 
 	t.Run("an event the JavaScript SDK wrote reaches the handler", func(t *testing.T) {
-		eventually(t, 10*time.Second, "the event from JavaScript", func() bool { return rec.Count() >= 1 })
+		testutil.Eventually(t, 10*time.Second, "the event from JavaScript", func() bool { return rec.Count() >= 1 })
 		e, d := rec.Events()[0], rec.Deliveries()[0]
 		if e.Topic != "from.js" || !reflect.DeepEqual(e.Payload, map[string]any{"order": float64(44), "note": "naïve ☕"}) ||
 			!reflect.DeepEqual(e.Metadata, map[string]any{"comexampletenant": "acme"}) {

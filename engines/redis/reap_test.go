@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // A process that dies without Stop leaves its private groups on the
@@ -85,7 +86,7 @@ func TestStalePrivateGroupsAreRemoved(t *testing.T) {
 	if _, err := janitor.Subscribe(ctx, "orders", func(_ context.Context, e bus.Event) error { liveGot <- e; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "two stale groups removed", func() bool { return janitor.StaleGroupsRemoved() == 2 })
+	testutil.Eventually(t, 10*time.Second, "two stale groups removed", func() bool { return janitor.StaleGroupsRemoved() == 2 })
 	after := groups()
 	var private []string
 	for _, g := range after {

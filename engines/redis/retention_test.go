@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/redis"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestRetention(t *testing.T) {
@@ -56,7 +57,7 @@ func TestRetention(t *testing.T) {
 		if maxLen == 0 || maxLen > n/2 {
 			t.Errorf("stream length reached %d of %d published entries: not bounded by a 300ms retention", maxLen, n)
 		}
-		eventually(t, 10*time.Second, "every event delivered to the live subscription", func() bool { return rec.Count() >= n })
+		testutil.Eventually(t, 10*time.Second, "every event delivered to the live subscription", func() bool { return rec.Count() >= n })
 		total, unacked := b.TrimmedEntries()
 		t.Logf("trimmed %d, of which %d not acknowledged by some group", total, unacked)
 		if total == 0 || unacked == 0 || unacked > total {

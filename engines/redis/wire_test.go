@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestWireFormat(t *testing.T) {
@@ -58,7 +59,7 @@ func TestWireFormat(t *testing.T) {
 		}}).Err(); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "the foreign event", func() bool { return rec.Count() >= 1 })
+		testutil.Eventually(t, 5*time.Second, "the foreign event", func() bool { return rec.Count() >= 1 })
 		e := rec.Events()[0]
 		if e.Topic != "foreign" || !reflect.DeepEqual(e.Payload, map[string]any{"total": 12.5}) || e.Metadata["comexampletenant"] != "acme" {
 			t.Errorf("event %#v", e)
@@ -84,7 +85,7 @@ func TestWireFormat(t *testing.T) {
 		if err := b.Publish(ctx, bus.Event{Topic: "bin", Payload: []byte{0xff, 0, 1}, Metadata: map[string]any{"contentType": "application/x-protobuf"}}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 5*time.Second, "the binary event", func() bool { return rec.Count() >= 1 })
+		testutil.Eventually(t, 5*time.Second, "the binary event", func() bool { return rec.Count() >= 1 })
 		e := rec.Events()[0]
 		if !reflect.DeepEqual(e.Payload, []byte{0xff, 0, 1}) || e.Metadata["contentType"] != "application/x-protobuf" {
 			t.Errorf("event %#v", e)
@@ -129,7 +130,7 @@ func TestPublishing(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer b.Stop(context.Background())
-		eventually(t, 10*time.Second, "all 1000 after the restart", func() bool { return rec.Count() >= 1000 })
+		testutil.Eventually(t, 10*time.Second, "all 1000 after the restart", func() bool { return rec.Count() >= 1000 })
 		if missing, dups := diff(want, rec.Payloads()); len(missing)+len(dups) > 0 {
 			t.Errorf("missing %v, duplicated %v", missing, dups)
 		}
@@ -167,9 +168,9 @@ func TestPublishing(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		eventually(t, 5*time.Second, "QueueDepth 5", func() bool { return b.EngineStats().QueueDepth == 5 })
+		testutil.Eventually(t, 5*time.Second, "QueueDepth 5", func() bool { return b.EngineStats().QueueDepth == 5 })
 		once.Do(func() { close(release) })
-		eventually(t, 5*time.Second, "QueueDepth 0", func() bool { return b.EngineStats().QueueDepth == 0 })
+		testutil.Eventually(t, 5*time.Second, "QueueDepth 0", func() bool { return b.EngineStats().QueueDepth == 0 })
 		s := b.EngineStats()
 		if s.Published != 5 || s.Delivered != 5 {
 			b, _ := json.Marshal(s)

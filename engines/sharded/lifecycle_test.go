@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 func TestFlushIsADeliveryBarrier(t *testing.T) {
@@ -149,7 +150,7 @@ func TestStopUnderLoadIsLossless(t *testing.T) {
 					}
 				}()
 			}
-			eventually(t, 5*time.Second, "some deliveries", func() bool { return syncLog.count() > 500 })
+			testutil.Eventually(t, 5*time.Second, "some deliveries", func() bool { return syncLog.count() > 500 })
 			if err := b.Stop(ctx); err != nil {
 				t.Fatalf("Stop: %v", err)
 			}
@@ -255,7 +256,7 @@ func TestPublishersBlockedOnAFullRingAreRefusedByStop(t *testing.T) {
 	}
 	blocked := make(chan error, 1)
 	go func() { blocked <- b.Publish(ctx, bus.Event{Topic: "t"}) }()
-	eventually(t, 5*time.Second, "the publisher to wait for room", func() bool {
+	testutil.Eventually(t, 5*time.Second, "the publisher to wait for room", func() bool {
 		return b.set.Load().shards[0].progress.waiters.Load() > 0
 	})
 	stopped := make(chan error, 1)
@@ -337,7 +338,7 @@ func TestFlushDuringStopWaitsForTheDrain(t *testing.T) {
 	<-g.entered
 	stopped := make(chan error, 1)
 	go func() { stopped <- b.Stop(ctx) }()
-	eventually(t, 5*time.Second, "Stop to begin", func() bool { return b.set.Load() == nil })
+	testutil.Eventually(t, 5*time.Second, "Stop to begin", func() bool { return b.set.Load() == nil })
 	flushed := make(chan error, 1)
 	go func() { flushed <- b.Flush(ctx) }()
 	select {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // TestResizeWhilePublishing adds and removes shards while publishers run:
@@ -62,7 +63,7 @@ func resizeWhilePublishing(t *testing.T, cfg Config) {
 		n  int
 	}{{"add", 2}, {"remove", 3}, {"add", 5}, {"resize", 1}, {"resize", 4}, {"remove", 2}} {
 		before := rec.count()
-		eventually(t, 20*time.Second, "2000 more deliveries", func() bool { return rec.count() > before+2000 })
+		testutil.Eventually(t, 20*time.Second, "2000 more deliveries", func() bool { return rec.count() > before+2000 })
 		var err error
 		switch step.op {
 		case "add":

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 type recordingObserver struct {
@@ -149,7 +150,7 @@ func TestUnsubscribeWaitsForTheCallInFlight(t *testing.T) {
 			_ = b.Unsubscribe(ctx, s)
 			close(done)
 		}()
-		eventually(t, 5*time.Second, "the subscription to be removed", func() bool { return b.SubscriberCount("inflight") == 0 })
+		testutil.Eventually(t, 5*time.Second, "the subscription to be removed", func() bool { return b.SubscriberCount("inflight") == 0 })
 		select {
 		case <-done:
 			t.Errorf("async=%v: Unsubscribe returned while the handler was still running", async)
@@ -174,7 +175,7 @@ func TestAsyncJobsQueuedForARemovedSubscriptionAreSkipped(t *testing.T) {
 		}
 	}
 	<-g.entered
-	eventually(t, 5*time.Second, "the jobs to be queued", func() bool { return b.Metrics().EventsDispatched == 5 })
+	testutil.Eventually(t, 5*time.Second, "the jobs to be queued", func() bool { return b.Metrics().EventsDispatched == 5 })
 	if err := b.Unsubscribe(ctx, s); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // Engine is a started broker engine that reports per-topic figures.
@@ -48,12 +49,8 @@ func CheckTopicFigures(t *testing.T, b Engine, prefix string, timeout time.Durat
 		fail:           {Published: 2, Delivered: 2, Failed: 2, Dropped: 2},
 		bus.OtherTopic: {Published: 2},
 	})
-	deadline := time.Now().Add(timeout)
-	for fmt.Sprint(b.TopicStats()) != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("per-topic figures = %v, want %v", b.TopicStats(), want)
-		}
-		time.Sleep(5 * time.Millisecond)
+	if testutil.Poll(timeout, "the per-topic figures", func() bool { return fmt.Sprint(b.TopicStats()) == want }) != nil {
+		t.Fatalf("per-topic figures = %v, want %v", b.TopicStats(), want)
 	}
 	var sum bus.TopicStats
 	for _, s := range b.TopicStats() {

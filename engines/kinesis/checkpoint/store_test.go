@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 var redisURL string
@@ -58,17 +59,6 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 var k = checkpoint.Key{Stream: "orders", Consumer: "billing"}
 
 func TestStores(t *testing.T) {
@@ -102,7 +92,7 @@ func TestStores(t *testing.T) {
 				if ok, err := s.Acquire(c, k, "shard-1", "w1", 50*time.Millisecond); err != nil || !ok {
 					t.Fatalf("Acquire = %v, %v", ok, err)
 				}
-				eventually(t, 5*time.Second, "the lease to expire and w2 to take it", func() bool {
+				testutil.Eventually(t, 5*time.Second, "the lease to expire and w2 to take it", func() bool {
 					ok, err := s.Acquire(c, k, "shard-1", "w2", time.Minute)
 					return err == nil && ok
 				})
@@ -165,7 +155,7 @@ func TestStores(t *testing.T) {
 				if err != nil || !slices.Equal(ws, []string{"w1", "w2"}) {
 					t.Fatalf("workers = %v, %v; want [w1 w2]", ws, err)
 				}
-				eventually(t, 5*time.Second, "w1 to be forgotten", func() bool {
+				testutil.Eventually(t, 5*time.Second, "w1 to be forgotten", func() bool {
 					ws, err := s.Heartbeat(c, k, "w2", time.Minute)
 					return err == nil && slices.Equal(ws, []string{"w2"})
 				})
