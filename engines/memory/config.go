@@ -84,19 +84,19 @@ func (c Config) Validate() error {
 		{"topicLimit", c.TopicLimit, bus.MaxTopicLimit},
 	} {
 		if f.v < 0 || f.v > f.max {
-			return fmt.Errorf("%w: %s: %d: must be between 1 and %d", ErrInvalidConfig, f.name, f.v, f.max)
+			return invalidConfig(fmt.Errorf("%s: %d: must be between 1 and %d", f.name, f.v, f.max))
 		}
 	}
 	switch {
 	case c.PublishBlockTimeout < 0:
-		return fmt.Errorf("%w: publishBlockTimeout: %v: must be >= 0", ErrInvalidConfig, c.PublishBlockTimeout.Std())
+		return invalidConfig(fmt.Errorf("publishBlockTimeout: %v: must be >= 0", c.PublishBlockTimeout.Std()))
 	case c.UnsubscribeWait < 0:
-		return fmt.Errorf("%w: unsubscribeWait: %v: must be >= 0", ErrInvalidConfig, c.UnsubscribeWait.Std())
+		return invalidConfig(fmt.Errorf("unsubscribeWait: %v: must be >= 0", c.UnsubscribeWait.Std()))
 	}
 	switch c.DeliveryMode {
 	case "", DeliveryBlock, DeliveryTimeout, DeliveryDrop:
 	default:
-		return fmt.Errorf("%w: deliveryMode: %q: must be one of block, timeout, drop", ErrInvalidConfig, c.DeliveryMode)
+		return invalidConfig(fmt.Errorf("deliveryMode: %q: must be one of block, timeout, drop", c.DeliveryMode))
 	}
 	return nil
 }

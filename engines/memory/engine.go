@@ -76,7 +76,7 @@ type envelope struct {
 func New(config map[string]any) (bus.EventBus, error) {
 	var cfg Config
 	if err := bus.DecodeConfig(config, &cfg); err != nil {
-		return nil, fmt.Errorf("memory engine: %w: %w", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("memory engine: %w", invalidConfig(err))
 	}
 	return NewEventBus(cfg)
 }

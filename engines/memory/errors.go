@@ -14,3 +14,19 @@ var (
 	// and the rejected value.
 	ErrInvalidConfig = errors.New("invalid config")
 )
+
+// configError marks err as a configuration error: errors.Is matches
+// ErrInvalidConfig and whatever err wraps (bus.ErrUnknownConfigKey, …),
+// while the message stays err's own, naming the field and the value.
+type configError struct{ err error }
+
+func (e configError) Error() string   { return e.err.Error() }
+func (e configError) Unwrap() []error { return []error{ErrInvalidConfig, e.err} }
+
+// invalidConfig wraps err as a configuration error; a nil err stays nil.
+func invalidConfig(err error) error {
+	if err == nil {
+		return nil
+	}
+	return configError{err}
+}
