@@ -4,49 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/GoCodeAlone/modular"
-	"github.com/GoCodeAlone/modular/feeders"
-
 	"github.com/switchyard-go/eventbus/bus"
 )
-
-// initWithFile runs app.Init with the module fed by one config file of the
-// given format (yaml, json, toml) and returns Init's error and the module.
-// A panic out of Init fails the test instead of crashing the binary.
-func initWithFile(t *testing.T, format, body string) (m *EventBusModule, err error) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "config."+format)
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var f modular.Feeder
-	switch format {
-	case "yaml":
-		f = feeders.NewYamlFeeder(path)
-	case "json":
-		f = feeders.NewJSONFeeder(path)
-	case "toml":
-		f = feeders.NewTomlFeeder(path)
-	}
-	logger := modular.NewSlogAdapter(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
-	app := modular.NewStdApplication(modular.NewStdConfigProvider(&struct{}{}), logger)
-	app.(interface{ SetConfigFeeders([]modular.Feeder) }).SetConfigFeeders([]modular.Feeder{f})
-	m = NewModule().(*EventBusModule)
-	app.RegisterModule(m)
-	defer func() {
-		if r := recover(); r != nil {
-			t.Fatalf("app.Init panicked: %v", r)
-		}
-	}()
-	return m, app.Init()
-}
 
 func TestCredentialsNeverAppearInInitErrorsThroughTheModule(t *testing.T) {
 	const secret = "s3cr3tPW"
@@ -68,8 +31,13 @@ func TestCredentialsNeverAppearInInitErrorsThroughTheModule(t *testing.T) {
 		for _, u := range urls {
 			t.Run(engine+" "+u, func(t *testing.T) {
 				body := fmt.Sprintf("eventbus:\n  engine: %s\n  externalBrokerURL: %q\n  externalBrokerPassword: %q\n", engine, u, secret)
-				m, err := initWithFile(t, "yaml", body)
+				app := newApp(t, body, false)
+				err := app.Init()
 				if err == nil {
+					var m *EventBusModule
+					if err := app.GetService(ServiceName, &m); err != nil {
+						t.Fatal(err)
+					}
 					// Valid for this engine: Start must not leak it either.
 					ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 					defer cancel()

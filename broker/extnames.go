@@ -223,3 +223,5 @@ func MetadataKey(name string) (key string, isJSON bool) {
 	}
 	return name, false
 }
+
+const hexDigits = "0123456789abcdef"

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/jsonstr"
 )
 
 // ContentTypeBatch is the media type of the CloudEvents batched content
@@ -53,13 +54,13 @@ func appendStructured(b []byte, m *BinaryMessage) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, a.Name)
+		b = jsonstr.Append(b, a.Name)
 		b = append(b, ':')
-		b = appendJSONString(b, a.Value)
+		b = jsonstr.Append(b, a.Value)
 	}
 	if m.ContentType != "" {
 		b = append(b, `,"datacontenttype":`...)
-		b = appendJSONString(b, m.ContentType)
+		b = jsonstr.Append(b, m.ContentType)
 	}
 	if m.Data != nil {
 		if IsJSONContentType(m.ContentType) || m.ContentType == "" {

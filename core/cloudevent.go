@@ -5,12 +5,13 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cloudevent "github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
+
+	"github.com/switchyard-go/eventbus/internal/jsonstr"
 )
 
 // The per-message CloudEvents (message.published, message.received) are
@@ -88,7 +89,7 @@ type jsonObject []byte
 
 func (o jsonObject) str(key, v string) jsonObject {
 	o = o.key(key)
-	return appendJSONString(o, v)
+	return jsonstr.Append(o, v)
 }
 
 func (o jsonObject) int(key string, v int64) jsonObject {
@@ -102,63 +103,8 @@ func (o jsonObject) key(k string) jsonObject {
 	} else {
 		o = append(o, ',')
 	}
-	o = appendJSONString(o, k)
+	o = jsonstr.Append(o, k)
 	return append(o, ':')
 }
 
 func (o jsonObject) done() []byte { return append(o, '}') }
-
-// appendJSONString appends s as a JSON string exactly as encoding/json
-// writes it by default: HTML-sensitive characters (<, >, &) and U+2028,
-// U+2029 escaped, invalid UTF-8 replaced by U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}

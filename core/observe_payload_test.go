@@ -13,6 +13,8 @@ import (
 	"github.com/GoCodeAlone/modular"
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/google/uuid"
+
+	"github.com/switchyard-go/eventbus/internal/jsonstr"
 )
 
 // TestMessageEventsReachAnObserverByDefaultWithUpstreamPayloads pins what
@@ -122,7 +124,7 @@ func TestJSONStringsAreWrittenAsEncodingJSONWritesThem(t *testing.T) {
 		"\x00\x01\x1f\x7f", "é ü 日本 🎉", "\u2028\u2029", "bad utf8 \xff\xfe end", "\xe2\x82", "\ufffd",
 	} {
 		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+		if got := jsonstr.Append(nil, s); !bytes.Equal(got, want) {
 			t.Errorf("%q: got %s, want %s", s, got, want)
 		}
 	}
