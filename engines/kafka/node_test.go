@@ -1,14 +1,9 @@
 package kafka_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,25 +17,12 @@ import (
 	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
-const nodeInstallHint = "run ./scripts/test-deps.sh (it runs `npm ci --prefix test/interop`; needs node and npm)"
-
 // TestInteropNodeClient runs test/interop/kafka-client.mjs, a client
 // written with kafkajs and the CloudEvents JavaScript SDK's Kafka binding:
 // the engine must deliver the events it writes in structured and binary
 // mode, and it must read and validate what the engine wrote, dead letters
 // included.
 func TestInteropNodeClient(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not installed: %s", nodeInstallHint)
-	}
-	dir, err := filepath.Abs("../../test/interop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "kafkajs")); err != nil {
-		t.Fatalf("test/interop has no node_modules: %s", nodeInstallHint)
-	}
 	k := testinfra.StartKafka(t, testinfra.KafkaOptions{})
 	b := started(t, engineConfig(k, map[string]any{"maxRetries": -1}))
 	var rec brokertest.Recorder
@@ -61,31 +43,19 @@ func TestInteropNodeClient(t *testing.T) {
 
 	runCtx, cancel := context.WithTimeout(ctxT(t), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, node, filepath.Join(dir, "kafka-client.mjs"), strings.Join(k.Addrs(), ","),
+	read := brokertest.RunNodeClient(t, runCtx, "kafkajs", "kafka-client.mjs", strings.Join(k.Addrs(), ","),
 		"from.js", "to.js", "dlq.to.js.fail")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node kafka-client.mjs: %v\n%s", err, stderr.String())
-	}
 
 	t.Run("the JavaScript SDK's Kafka binding reads and validates the engine's records and dead letters", func(t *testing.T) {
 		bySubject := map[string]event.Event{}
-		sc := bufio.NewScanner(bytes.NewReader(out))
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var ce event.Event
-			if err := json.Unmarshal(sc.Bytes(), &ce); err != nil {
-				t.Fatalf("line %s: %v", sc.Bytes(), err)
-			}
+		for _, ce := range read {
 			bySubject[ce.Subject()] = ce
 		}
 		ev, ok := bySubject["to.js"]
 		var data any
 		_ = json.Unmarshal(ev.Data(), &data)
 		if !ok || ev.Type() != "to.js" || ev.Source() != "switchyard" || !reflect.DeepEqual(data, map[string]any{"id": float64(7), "name": "Zoë ☕"}) {
-			t.Errorf("event read: %s\n(all output: %s)", ev, out)
+			t.Errorf("event read: %s\n(all read: %v)", ev, read)
 		}
 		if ext := ev.Extensions(); ext["swykrequest0id"] != "r-1" || ext["tenant"] != "acme" || ext["partitionkey"] != "k-7" {
 			t.Errorf("extensions read: %v", ext)

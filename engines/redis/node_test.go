@@ -1,42 +1,23 @@
 package redis_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
-	"github.com/cloudevents/sdk-go/v2/event"
-
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokertest"
 	"github.com/switchyard-go/eventbus/internal/testutil"
 )
-
-const nodeInstallHint = "run ./scripts/test-deps.sh (it runs `npm ci --prefix test/interop`; needs node and npm)"
 
 // TestInteropNodeClient runs test/interop/redis-client.mjs, a client
 // written with ioredis and the CloudEvents JavaScript SDK (the example of
 // docs/interop.md): it must read and validate what the engine wrote,
 // dead letters included, and write an event the engine delivers.
 func TestInteropNodeClient(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not installed: %s", nodeInstallHint)
-	}
-	dir, err := filepath.Abs("../../test/interop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "cloudevents")); err != nil {
-		t.Fatalf("test/interop has no node_modules: %s", nodeInstallHint)
-	}
 	cfg := failingConfig()
 	b := started(t, cfg)
 	ctx := testCtx(t)
@@ -61,28 +42,12 @@ func TestInteropNodeClient(t *testing.T) {
 
 	runCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(runCtx, node, filepath.Join(dir, "redis-client.mjs"), cfg.URL,
+	read := brokertest.RunNodeClient(t, runCtx, "cloudevents", "redis-client.mjs", cfg.URL,
 		cfg.KeyPrefix+"from.js", cfg.KeyPrefix+"to.js", cfg.KeyPrefix+"dlq.to.js.fail")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node redis-client.mjs: %v\n%s", err, stderr.String())
-	}
 
 	t.Run("the JavaScript SDK reads and validates the engine's entries and dead letters", func(t *testing.T) {
-		var read []event.Event
-		sc := bufio.NewScanner(bytes.NewReader(out))
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			var ce event.Event
-			if err := json.Unmarshal(sc.Bytes(), &ce); err != nil {
-				t.Fatalf("line %s: %v", sc.Bytes(), err)
-			}
-			read = append(read, ce)
-		}
 		if len(read) != 2 {
-			t.Fatalf("the client read %d events, want 2:\n%s", len(read), out)
+			t.Fatalf("the client read %d events, want 2: %v", len(read), read)
 		}
 		ev, dl := read[0], read[1]
 		var data any
