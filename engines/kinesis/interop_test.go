@@ -81,26 +81,12 @@ func TestInteropForeignRecords(t *testing.T) {
 			want[f.Event.ID()] = f
 			putForeign(t, b, f.Event)
 		}
-		testutil.Eventually(t, 20*time.Second, "every foreign event", func() bool { return rec.Count() >= len(want) })
-		evs, dels := rec.Events(), rec.Deliveries()
-		for i, e := range evs {
-			f, ok := want[dels[i].ID]
-			if !ok {
-				t.Errorf("unexpected event (attributes %+v, topic %q)", dels[i].CloudEvent, e.Topic)
-				continue
+		brokertest.CheckForeignDeliveries(t, &rec, want, 20*time.Second, func(f brokertest.ForeignEvent) string {
+			if s := f.Event.Subject(); s != "" {
+				return s
 			}
-			delete(want, dels[i].ID)
-			topic := f.Event.Subject()
-			if topic == "" {
-				topic = f.Event.Type()
-			}
-			for _, problem := range brokertest.CheckForeign(f, topic, e, dels[i].CloudEvent) {
-				t.Errorf("%s: %s", f.Name, problem)
-			}
-		}
-		for _, f := range want {
-			t.Errorf("%s: not delivered", f.Name)
-		}
+			return f.Event.Type()
+		})
 	})
 
 	t.Run("a failing foreign event's dead letter keeps its type and source and has readable reasons", func(t *testing.T) {

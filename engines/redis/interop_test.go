@@ -75,22 +75,7 @@ func TestInteropForeignEntries(t *testing.T) {
 				}
 				xaddFields(t, b, topic, fields)
 			}
-			testutil.Eventually(t, 10*time.Second, "every foreign event", func() bool { return rec.Count() >= len(want) })
-			evs, dels := rec.Events(), rec.Deliveries()
-			for i, e := range evs {
-				f, ok := want[dels[i].ID]
-				if !ok {
-					t.Errorf("unexpected event (attributes %+v, topic %q)", dels[i].CloudEvent, e.Topic)
-					continue
-				}
-				delete(want, dels[i].ID)
-				for _, problem := range brokertest.CheckForeign(f, topic, e, dels[i].CloudEvent) {
-					t.Errorf("%s: %s", f.Name, problem)
-				}
-			}
-			for _, f := range want {
-				t.Errorf("%s: not delivered", f.Name)
-			}
+			brokertest.CheckForeignDeliveries(t, &rec, want, 10*time.Second, func(brokertest.ForeignEvent) string { return topic })
 		})
 	}
 

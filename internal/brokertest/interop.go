@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"testing"
 	"time"
 	"unicode/utf8"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
 // The interop cases judge the broker engines' wire format with the
@@ -271,4 +273,29 @@ func EventFromEntry(values map[string]any) (event.Event, error) {
 		return event.Event{}, err
 	}
 	return *ce, nil
+}
+
+// CheckForeignDeliveries waits (up to timeout) until rec holds as many
+// events as want, then checks each against the ForeignEvent of its
+// CloudEvents id with CheckForeign, topic(f) being the topic its handler
+// must see, and reports unexpected events and foreign events not
+// delivered.
+func CheckForeignDeliveries(t *testing.T, rec *Recorder, want map[string]ForeignEvent, timeout time.Duration, topic func(ForeignEvent) string) {
+	t.Helper()
+	testutil.Eventually(t, timeout, "every foreign event", func() bool { return rec.Count() >= len(want) })
+	evs, dels := rec.Events(), rec.Deliveries()
+	for i, e := range evs {
+		f, ok := want[dels[i].ID]
+		if !ok {
+			t.Errorf("unexpected event (attributes %+v, topic %q)", dels[i].CloudEvent, e.Topic)
+			continue
+		}
+		delete(want, dels[i].ID)
+		for _, problem := range CheckForeign(f, topic(f), e, dels[i].CloudEvent) {
+			t.Errorf("%s: %s", f.Name, problem)
+		}
+	}
+	for _, f := range want {
+		t.Errorf("%s: not delivered", f.Name)
+	}
 }
