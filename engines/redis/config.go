@@ -352,10 +352,6 @@ func (c Config) redisOptions() (*goredis.Options, error) {
 	return opt, nil
 }
 
-// redactURL hides every credential of a URL for error messages and logs,
-// also when the URL does not parse (broker.RedactURL).
-func redactURL(s string) string { return broker.RedactURL(s) }
-
 // scrub removes the connection's secrets (password, URL userinfo, query
 // and fragment) from a message that may quote them, such as a go-redis or
 // dial error.

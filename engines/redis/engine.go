@@ -176,7 +176,7 @@ func (b *EventBus) Start(ctx context.Context) error {
 	cancelPing()
 	if err != nil {
 		_ = client.Close()
-		return fmt.Errorf("redis engine: start: %w at %s: %s", ErrUnreachable, redactURL(b.cfg.URL), b.cfg.scrub(err.Error()))
+		return fmt.Errorf("redis engine: start: %w at %s: %s", ErrUnreachable, broker.RedactURL(b.cfg.URL), b.cfg.scrub(err.Error()))
 	}
 	life, cancel := context.WithCancel(context.Background())
 	rs := &runState{client: client, life: life, cancel: cancel, quit: make(chan struct{})}
