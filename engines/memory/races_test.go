@@ -179,6 +179,17 @@ func TestASyncSubscriptionRunsOneCallAtATimeAcrossAnExpiredStop(t *testing.T) {
 // does not wait for itself (no goroutine ids: the handler's context names
 // the subscription).
 func TestAHandlerUnsubscribingItselfWithItsContextDoesNotWait(t *testing.T) {
+	checkSelfCancelDoesNotWait(t, "Unsubscribe(handler ctx)", func(b *memory.EventBus, hctx context.Context, sub bus.Subscription) error {
+		return b.Unsubscribe(hctx, sub)
+	})
+}
+
+// checkSelfCancelDoesNotWait checks, for a sync and an async subscription,
+// that a handler ending its own subscription with cancel (named what in
+// failures) returns at once instead of waiting for its own call, though
+// the engine waits up to 5s for calls in flight.
+func checkSelfCancelDoesNotWait(t *testing.T, what string, cancel func(b *memory.EventBus, hctx context.Context, sub bus.Subscription) error) {
+	t.Helper()
 	for _, async := range []bool{false, true} {
 		b, err := memory.NewEventBus(memory.Config{UnsubscribeWait: bus.Duration(5 * time.Second)})
 		if err != nil {
@@ -194,7 +205,7 @@ func TestAHandlerUnsubscribingItselfWithItsContextDoesNotWait(t *testing.T) {
 		h := func(hctx context.Context, _ bus.Event) error {
 			<-ready
 			start := time.Now()
-			if err := b.Unsubscribe(hctx, sub); err != nil {
+			if err := cancel(b, hctx, sub); err != nil {
 				t.Error(err)
 			}
 			took <- time.Since(start)
@@ -213,10 +224,13 @@ func TestAHandlerUnsubscribingItselfWithItsContextDoesNotWait(t *testing.T) {
 			t.Fatal(err)
 		}
 		if d := <-took; d > time.Second {
-			t.Errorf("async=%v: Unsubscribe(handler ctx) from inside the handler took %v (waited for itself)", async, d)
+			t.Errorf("async=%v: %s from inside the handler took %v (waited for itself)", async, what, d)
 		}
 		if err := b.Stop(ctx); err != nil {
 			t.Fatal(err)
+		}
+		if b.SubscriberCount("once") != 0 {
+			t.Errorf("async=%v: subscription still counted", async)
 		}
 	}
 }
