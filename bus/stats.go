@@ -15,6 +15,9 @@ type EngineStats struct {
 	Dropped uint64 `json:"dropped"`
 	// Failed counts handler calls that returned an error or panicked.
 	Failed uint64 `json:"failed"`
+	// Filtered counts events a subscription's filter rejected
+	// (FilteredHandler, ErrEventFiltered): neither Delivered nor Failed.
+	Filtered uint64 `json:"filtered"`
 	// Panics counts handler calls that panicked (a subset of Failed).
 	Panics uint64 `json:"panics"`
 	// Retried counts redeliveries after a failure (broker engines).
@@ -45,6 +48,7 @@ func (s EngineStats) Add(o EngineStats) EngineStats {
 	s.Delivered += o.Delivered
 	s.Dropped += o.Dropped
 	s.Failed += o.Failed
+	s.Filtered += o.Filtered
 	s.Panics += o.Panics
 	s.Retried += o.Retried
 	s.DeadLettered += o.DeadLettered
