@@ -7,6 +7,7 @@ package eventbus
 
 import (
 	"context"
+
 	"github.com/GoCodeAlone/modular"
 	"github.com/switchyard-go/eventbus/core"
 )
@@ -92,7 +93,7 @@ var ErrNotInitialized = core.ErrNotInitialized
 
 // ErrUnknownConfigKey is wrapped by the error for a config key that names
 // no setting, in the eventbus section or an engine's config map; it is
-// bus.ErrUnknownConfigKey (the error is a *bus.UnknownKeyError naming the
+// enginekit.ErrUnknownConfigKey (the error is a *enginekit.UnknownKeyError naming the
 // keys).
 var ErrUnknownConfigKey = core.ErrUnknownConfigKey
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 func TestCredentialsNeverAppearInInitErrorsThroughTheModule(t *testing.T) {
@@ -61,9 +61,9 @@ func TestCustomEngineConfigMapDurationsNeedAUnit(t *testing.T) {
 			}
 		})
 	}
-	t.Run("an unknown key wraps bus.ErrUnknownConfigKey", func(t *testing.T) {
+	t.Run("an unknown key wraps enginekit.ErrUnknownConfigKey", func(t *testing.T) {
 		_, err := NewCustomMemoryEventBus(map[string]interface{}{"metricInterval": "1s"})
-		if !errors.Is(err, bus.ErrUnknownConfigKey) {
+		if !errors.Is(err, enginekit.ErrUnknownConfigKey) {
 			t.Fatalf("NewCustomMemoryEventBus = %v", err)
 		}
 	})

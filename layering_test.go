@@ -14,7 +14,7 @@ import (
 func TestLeafPackagesDoNotImportTheRoot(t *testing.T) {
 	const root = "github.com/switchyard-go/eventbus"
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}: {{join .Deps \" \"}}",
-		"./bus", "./broker", "./engines/...", "./exporters", "./eventbustest", "./otelbus", "./core").CombinedOutput()
+		"./bus", "./enginekit", "./broker", "./engines/...", "./exporters", "./eventbustest", "./otelbus", "./core").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
@@ -55,6 +55,36 @@ func TestCoreLinksNoBrokerEngineNorExporter(t *testing.T) {
 				if dep == f || strings.HasPrefix(dep, f+"/") {
 					t.Errorf("%s links %s", pkg, dep)
 				}
+			}
+		}
+	}
+}
+
+// The third rule: the contract (bus) imports nothing of this module, and
+// the engine toolkit (enginekit) only the contract, so a third-party
+// engine that uses both pulls in nothing else of ours.
+func TestContractAndEngineKitStayLeaves(t *testing.T) {
+	const root = "github.com/switchyard-go/eventbus"
+	allowed := map[string][]string{
+		"./bus":       nil,
+		"./enginekit": {root + "/bus"},
+	}
+	for pkg, ok := range allowed {
+		out, err := exec.Command("go", "list", "-deps", pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		self := root + strings.TrimPrefix(pkg, ".")
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == self || !(dep == root || strings.HasPrefix(dep, root+"/")) {
+				continue
+			}
+			allowedDep := false
+			for _, a := range ok {
+				allowedDep = allowedDep || dep == a
+			}
+			if !allowedDep {
+				t.Errorf("%s imports %s", pkg, dep)
 			}
 		}
 	}

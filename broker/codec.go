@@ -13,6 +13,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/types"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // CloudEvents attribute names used by the binary mode.
@@ -144,13 +145,13 @@ func validJSON(b []byte) bool { return utf8.Valid(b) && json.Valid(b) }
 // data exceeds MaxPayloadBytes, and an error when the payload or a
 // Metadata value cannot be JSON-encoded.
 func (c *Codec) EncodeBinary(e bus.Event) (BinaryMessage, error) {
-	return c.encodeBinary(e, bus.NewID(), origin{})
+	return c.encodeBinary(e, enginekit.NewID(), origin{})
 }
 
 // EncodeBinaryContext is EncodeBinary with the type and source set by
 // WithOrigin on ctx, if any.
 func (c *Codec) EncodeBinaryContext(ctx context.Context, e bus.Event) (BinaryMessage, error) {
-	return c.encodeBinary(e, bus.NewID(), originFrom(ctx))
+	return c.encodeBinary(e, enginekit.NewID(), originFrom(ctx))
 }
 
 func (c *Codec) encodeBinary(e bus.Event, id string, o origin) (BinaryMessage, error) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Outcome says what an engine must do with an event after Dispatch.
@@ -64,7 +65,7 @@ type Dispatcher struct {
 	errs     *Errors
 	// observers holds the bus.Observer, resolved once on SetObserver;
 	// engines also announce topic creation and deletion through it.
-	observers bus.ObserverSlot
+	observers enginekit.ObserverSlot
 }
 
 // NewDispatcher returns a dispatcher for o (WithDefaults is applied) that
@@ -95,7 +96,7 @@ func (d *Dispatcher) Observer() bus.Observer {
 // Observers returns the dispatcher's observer slot, through which an
 // engine reports TopicCreated and TopicDeleted (a no-op without an
 // observer). Safe for concurrent use.
-func (d *Dispatcher) Observers() *bus.ObserverSlot { return &d.observers }
+func (d *Dispatcher) Observers() *enginekit.ObserverSlot { return &d.observers }
 
 // Dispatch runs h for env.Event on subscription subID and returns what to
 // do with the event. ctx is the handler context's parent (the engine's
@@ -149,7 +150,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 // deadLetterOrDrop returns OutcomeDeadLetter with the event's dead letter
 // (counted as dead-lettered, engine-wide and on tc) or, with
 // dead-lettering disabled, OutcomeDrop (counted as dropped).
-func (d *Dispatcher) deadLetterOrDrop(env Envelope, subID string, tc *bus.TopicCounters, err error, attempts int) Result {
+func (d *Dispatcher) deadLetterOrDrop(env Envelope, subID string, tc *enginekit.TopicCounters, err error, attempts int) Result {
 	if dl, ok := d.opts.NewDeadLetter(env, subID, err, attempts); ok {
 		d.counters.DeadLettered.Add(1)
 		tc.DeadLettered.Add(1)
@@ -161,13 +162,13 @@ func (d *Dispatcher) deadLetterOrDrop(env Envelope, subID string, tc *bus.TopicC
 
 // call runs one handler call with panic recovery, counting (engine-wide
 // and on the event's topic counters tc) and observing.
-func (d *Dispatcher) call(ctx context.Context, obs *bus.Observers, tc *bus.TopicCounters, subID string, h bus.EventHandler, e bus.Event) error {
+func (d *Dispatcher) call(ctx context.Context, obs *enginekit.Observers, tc *enginekit.TopicCounters, subID string, h bus.EventHandler, e bus.Event) error {
 	if obs != nil && obs.Message != nil {
 		obs.Message.MessageReceived(ctx, e, subID)
 	}
 	d.counters.InFlight.Add(1)
 	start := time.Now()
-	err := bus.CallHandler(ctx, h, e)
+	err := enginekit.CallHandler(ctx, h, e)
 	d.counters.HandlerLatency.Observe(time.Since(start))
 	d.counters.InFlight.Add(-1)
 	d.counters.Delivered.Add(1)

@@ -9,7 +9,7 @@
 // Events travel as CloudEvents 1.0 (github.com/cloudevents/sdk-go/v2). A
 // Codec maps a bus.Event to a CloudEvent and back:
 //
-//	id              a fresh random id per Publish (bus.NewID)
+//	id              a fresh random id per Publish (enginekit.NewID)
 //	source          Options.Source (default "switchyard")
 //	type            the topic
 //	subject         the topic
@@ -85,7 +85,7 @@
 // says what the engine must do with it (Outcome): ack, dead-letter then
 // ack, or leave it unacknowledged for the broker to redeliver. It applies
 // the AckMode, the retry policy (capped exponential backoff with full
-// jitter, Options.MaxRetries), panic recovery (bus.CallHandler), the
+// jitter, Options.MaxRetries), panic recovery (enginekit.CallHandler), the
 // counters (Counters, surfaced as bus.EngineStats) and the bus.Observer.
 // Engines put a *Delivery in the handler's context; in AckManual mode the
 // handler acknowledges through it (Ack(ctx)).

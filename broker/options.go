@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Defaults of Options, applied by WithDefaults to zero fields.
@@ -34,7 +35,7 @@ const (
 
 // Options are the settings every broker engine shares. Engines embed them
 // in their Config, so they decode from the same engine config map (with
-// bus.DecodeConfig) under the json names below. The zero value of each
+// enginekit.DecodeConfig) under the json names below. The zero value of each
 // field means its documented default; call WithDefaults, then Validate.
 type Options struct {
 	// Source is the CloudEvents "source" attribute of published events
@@ -71,7 +72,7 @@ type Options struct {
 	// MaxInFlight caps the handler calls running at once for one async
 	// subscription (SubscribeAsync). Sync subscriptions run one at a time
 	// per stream, in order. Each is a goroutine of the subscription.
-	// Default: 64. Max: 4096 (bus.MaxWorkers).
+	// Default: 64. Max: 4096 (enginekit.MaxWorkers).
 	MaxInFlight int `json:"maxInFlight,omitempty"`
 
 	// AckMode chooses when a received event is acknowledged:
@@ -83,7 +84,7 @@ type Options struct {
 	// apart in the engine's TopicStats; later topics are counted under
 	// bus.OtherTopic, so that memory and exported label sets stay
 	// bounded. Default: 256 (bus.DefaultTopicLimit). Max: 65536
-	// (bus.MaxTopicLimit).
+	// (enginekit.MaxTopicLimit).
 	TopicLimit int `json:"topicLimit,omitempty"`
 }
 
@@ -137,10 +138,10 @@ func (o Options) Validate() error {
 		return invalid("retryBackoff", o.RetryBackoff.Std(), "must not exceed retryBackoffMax "+o.RetryBackoffMax.Std().String())
 	case o.MaxPayloadBytes < -1 || o.MaxPayloadBytes > MaxPayloadLimit:
 		return invalid("maxPayloadBytes", o.MaxPayloadBytes, fmt.Sprintf("must be between 1 and %d, or -1 to disable", MaxPayloadLimit))
-	case o.MaxInFlight < 0 || o.MaxInFlight > bus.MaxWorkers:
-		return invalid("maxInFlight", o.MaxInFlight, fmt.Sprintf("must be between 1 and %d", bus.MaxWorkers))
-	case o.TopicLimit < 0 || o.TopicLimit > bus.MaxTopicLimit:
-		return invalid("topicLimit", o.TopicLimit, fmt.Sprintf("must be between 1 and %d", bus.MaxTopicLimit))
+	case o.MaxInFlight < 0 || o.MaxInFlight > enginekit.MaxWorkers:
+		return invalid("maxInFlight", o.MaxInFlight, fmt.Sprintf("must be between 1 and %d", enginekit.MaxWorkers))
+	case o.TopicLimit < 0 || o.TopicLimit > enginekit.MaxTopicLimit:
+		return invalid("topicLimit", o.TopicLimit, fmt.Sprintf("must be between 1 and %d", enginekit.MaxTopicLimit))
 	}
 	if _, err := ParseAckMode(string(o.AckMode)); err != nil && o.AckMode != "" {
 		return invalid("ackMode", string(o.AckMode), `must be "after-handle", "on-receive" or "manual"`)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 func TestOptionsDefaults(t *testing.T) {
@@ -28,7 +29,7 @@ func TestOptionsDefaults(t *testing.T) {
 
 func TestOptionsDecodeFromConfigMap(t *testing.T) {
 	var o broker.Options
-	err := bus.DecodeConfig(map[string]any{
+	err := enginekit.DecodeConfig(map[string]any{
 		"maxRetries": 5, "retryBackoff": "10ms", "ackMode": "onReceive", "deadLetterTopic": "{topic}.dead",
 		"maxPayloadBytes": float64(1024), "workerCount": 3, // a shared module key is accepted
 	}, &o)

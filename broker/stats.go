@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Counters are the delivery figures the Dispatcher keeps; engines add
@@ -28,18 +29,18 @@ type Counters struct {
 	DeadLettered atomic.Uint64
 	InFlight     atomic.Int64
 	// HandlerLatency observes every handler call made by the Dispatcher.
-	HandlerLatency bus.LatencyHistogram
+	HandlerLatency enginekit.LatencyHistogram
 	// Topics holds the per-topic figures (bus.TopicStats), keyed by the
 	// published topic; beyond Topics.Limit topics (default
 	// bus.DefaultTopicLimit) they are counted under bus.OtherTopic.
-	Topics bus.TopicTable
+	Topics enginekit.TopicTable
 }
 
 // Topic returns the counters of topic; an empty topic (an entry whose
 // topic is unknown, e.g. undecodable) is counted under bus.OtherTopic.
 // Lock-free and allocation-free once the topic is known (see
-// bus.TopicTable.Counters): look it up once per event and carry it.
-func (c *Counters) Topic(topic string) *bus.TopicCounters {
+// enginekit.TopicTable.Counters): look it up once per event and carry it.
+func (c *Counters) Topic(topic string) *enginekit.TopicCounters {
 	if topic == "" {
 		topic = bus.OtherTopic
 	}
@@ -51,7 +52,7 @@ func (c *Counters) CountPublished(topic string) { c.PublishedOn(c.Topic(topic)) 
 
 // PublishedOn counts one event accepted by Publish on the topic whose
 // counters are tc (from Topic).
-func (c *Counters) PublishedOn(tc *bus.TopicCounters) {
+func (c *Counters) PublishedOn(tc *enginekit.TopicCounters) {
 	c.Published.Add(1)
 	tc.Published.Add(1)
 }
@@ -61,7 +62,7 @@ func (c *Counters) PublishedOn(tc *bus.TopicCounters) {
 func (c *Counters) CountDropped(topic string) { c.DroppedOn(c.Topic(topic)) }
 
 // DroppedOn counts one dropped event on the topic whose counters are tc.
-func (c *Counters) DroppedOn(tc *bus.TopicCounters) {
+func (c *Counters) DroppedOn(tc *enginekit.TopicCounters) {
 	c.Dropped.Add(1)
 	tc.Dropped.Add(1)
 }

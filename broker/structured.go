@@ -12,6 +12,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/internal/jsonstr"
 )
 
@@ -38,7 +39,7 @@ func (c *Codec) EncodeStructuredContext(ctx context.Context, e bus.Event) ([]byt
 }
 
 func (c *Codec) encodeStructured(e bus.Event, o origin) ([]byte, error) {
-	m, err := c.encodeBinary(e, bus.NewID(), o)
+	m, err := c.encodeBinary(e, enginekit.NewID(), o)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"strings"
 )
 
 // Sentinel errors shared by every engine. The four the upstream API
@@ -98,28 +97,3 @@ func (e *PanicError) Is(target error) bool {
 func GoexitError() *PanicError {
 	return &PanicError{Value: ErrHandlerGoexit, Stack: debug.Stack()}
 }
-
-// ErrUnknownConfigKey is wrapped by the error for a config key that names
-// no setting (a typo such as "wrokerCount"): DecodeConfig returns it for
-// an engine's config map, the module for its "eventbus" section. The error
-// is an *UnknownKeyError naming the keys.
-var ErrUnknownConfigKey = errors.New("unknown config key")
-
-// UnknownKeyError reports the config keys of one map that name no
-// setting. errors.Is(err, ErrUnknownConfigKey) matches it.
-type UnknownKeyError struct {
-	Path  string   // where the keys were found ("eventbus", "engines[1]"); "" for an engine's map
-	Keys  []string // the unknown keys, sorted
-	Known []string // the keys accepted there, sorted
-}
-
-func (e *UnknownKeyError) Error() string {
-	where := ""
-	if e.Path != "" {
-		where = e.Path + ": "
-	}
-	return fmt.Sprintf("%sunknown config key(s) %s (known: %s)", where, strings.Join(e.Keys, ", "), strings.Join(e.Known, ", "))
-}
-
-// Unwrap lets errors.Is(err, ErrUnknownConfigKey) match.
-func (e *UnknownKeyError) Unwrap() error { return ErrUnknownConfigKey }

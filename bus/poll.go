@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"errors"
-	"fmt"
 )
 
 // CursorLatest is the cursor that starts a poll at the end of the topic:
@@ -85,21 +84,3 @@ var (
 	// not exist.
 	ErrInvalidConsumeRequest = errors.New("invalid consume request")
 )
-
-// ValidateConsumeRequest checks what every engine requires of a request:
-// a non-empty topic and a Limit of at least 1. Engines call it first in
-// Poll; the error wraps ErrEmptyTopic or ErrInvalidConsumeRequest.
-func ValidateConsumeRequest(topic string, req ConsumeRequest) error {
-	if topic == "" {
-		return ErrEmptyTopic
-	}
-	if req.Limit < 1 {
-		return fmt.Errorf("%w: limit %d: must be >= 1", ErrInvalidConsumeRequest, req.Limit)
-	}
-	for _, s := range req.Shards {
-		if s < 0 {
-			return fmt.Errorf("%w: shard %d: must be >= 0", ErrInvalidConsumeRequest, s)
-		}
-	}
-	return nil
-}

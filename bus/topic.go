@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"fmt"
 	"strings"
 )
 
@@ -34,28 +33,4 @@ func MatchTopic(pattern, topic string) bool {
 // (ends in "*") rather than a literal topic.
 func IsPattern(topic string) bool {
 	return strings.HasSuffix(topic, "*")
-}
-
-// ValidatePublishTopic returns an error wrapping ErrEmptyTopic or
-// ErrWildcardPublish when topic cannot be published to.
-func ValidatePublishTopic(topic string) error {
-	if topic == "" {
-		return ErrEmptyTopic
-	}
-	if IsPattern(topic) {
-		return fmt.Errorf("%w: %q", ErrWildcardPublish, topic)
-	}
-	return nil
-}
-
-// ValidateSubscription returns ErrEmptyTopic or ErrEventHandlerNil
-// (the values themselves, so == holds) for arguments no engine accepts.
-func ValidateSubscription(topic string, handler EventHandler) error {
-	if topic == "" {
-		return ErrEmptyTopic
-	}
-	if handler == nil {
-		return ErrEventHandlerNil
-	}
-	return nil
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Module-level defaults, applied once, by ValidateConfig.
@@ -48,15 +48,15 @@ type EventBusConfig struct {
 	// MaxEventQueueSize bounds the queue of async work (the memory and
 	// sharded engines' worker-pool queue; the sharded engine's rings are
 	// sized by its own ringSize key). Must be >= 1. Default: 1000.
-	// Max: 1048576 (bus.MaxQueueSize).
+	// Max: 1048576 (enginekit.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize,omitempty" yaml:"maxEventQueueSize,omitempty" validate:"omitempty,min=1" env:"MAX_EVENT_QUEUE_SIZE"`
 
 	// DefaultEventBufferSize is each memory-engine subscription's queue.
-	// Must be >= 1. Default: 10. Max: 1048576 (bus.MaxQueueSize).
+	// Must be >= 1. Default: 10. Max: 1048576 (enginekit.MaxQueueSize).
 	DefaultEventBufferSize int `json:"defaultEventBufferSize,omitempty" yaml:"defaultEventBufferSize,omitempty" validate:"omitempty,min=1" env:"DEFAULT_EVENT_BUFFER_SIZE"`
 
 	// WorkerCount is the number of goroutines running async handlers.
-	// Must be >= 1. Default: 5. Max: 4096 (bus.MaxWorkers).
+	// Must be >= 1. Default: 5. Max: 4096 (enginekit.MaxWorkers).
 	WorkerCount int `json:"workerCount,omitempty" yaml:"workerCount,omitempty" validate:"omitempty,min=1" env:"WORKER_COUNT"`
 
 	// DeliveryMode is what Publish does when a queue is full: "block"
@@ -170,9 +170,9 @@ func (c *EventBusConfig) ValidateConfig() error {
 		name   string
 		v, max int
 	}{
-		{"maxEventQueueSize", c.MaxEventQueueSize, bus.MaxQueueSize},
-		{"defaultEventBufferSize", c.DefaultEventBufferSize, bus.MaxQueueSize},
-		{"workerCount", c.WorkerCount, bus.MaxWorkers},
+		{"maxEventQueueSize", c.MaxEventQueueSize, enginekit.MaxQueueSize},
+		{"defaultEventBufferSize", c.DefaultEventBufferSize, enginekit.MaxQueueSize},
+		{"workerCount", c.WorkerCount, enginekit.MaxWorkers},
 		{"retentionDays", c.RetentionDays, maxRetentionDays},
 	} {
 		if f.v < 0 || f.v > f.max {
@@ -255,7 +255,7 @@ func (c *EventBusConfig) setDefaults() {
 }
 
 // sharedSettings returns the module-level settings every engine factory
-// receives (bus.SharedConfigKeys): all of them in single-engine mode, and
+// receives (enginekit.SharedConfigKeys): all of them in single-engine mode, and
 // in multi-engine mode as defaults under each engine's own keys.
 func (c *EventBusConfig) sharedSettings() map[string]interface{} {
 	m := map[string]interface{}{

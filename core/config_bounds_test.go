@@ -13,8 +13,7 @@ import (
 
 	"github.com/GoCodeAlone/modular"
 	"github.com/GoCodeAlone/modular/feeders"
-
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // initWithFile runs app.Init with the module fed by one config file of the
@@ -58,9 +57,9 @@ func TestModuleLevelSizesAboveTheirBoundAreErrorsNamingFieldAndValue(t *testing.
 		{"maxEventQueueSize at MaxInt64", EventBusConfig{MaxEventQueueSize: 9223372036854775807}, "maxEventQueueSize", "9223372036854775807"},
 		{"maxEventQueueSize of a billion", EventBusConfig{MaxEventQueueSize: 1000000000}, "maxEventQueueSize", "1000000000"},
 		{"defaultEventBufferSize at MaxInt64", EventBusConfig{DefaultEventBufferSize: 1<<63 - 1}, "defaultEventBufferSize", "9223372036854775807"},
-		{"defaultEventBufferSize one above the bound", EventBusConfig{DefaultEventBufferSize: bus.MaxQueueSize + 1}, "defaultEventBufferSize", fmt.Sprint(bus.MaxQueueSize + 1)},
+		{"defaultEventBufferSize one above the bound", EventBusConfig{DefaultEventBufferSize: enginekit.MaxQueueSize + 1}, "defaultEventBufferSize", fmt.Sprint(enginekit.MaxQueueSize + 1)},
 		{"workerCount of a billion", EventBusConfig{WorkerCount: 1000000000}, "workerCount", "1000000000"},
-		{"workerCount one above the bound", EventBusConfig{WorkerCount: bus.MaxWorkers + 1}, "workerCount", "4097"},
+		{"workerCount one above the bound", EventBusConfig{WorkerCount: enginekit.MaxWorkers + 1}, "workerCount", "4097"},
 		{"retentionDays at MaxInt64", EventBusConfig{RetentionDays: 1<<63 - 1}, "retentionDays", "9223372036854775807"},
 	}
 	for _, tc := range tests {
@@ -73,7 +72,7 @@ func TestModuleLevelSizesAboveTheirBoundAreErrorsNamingFieldAndValue(t *testing.
 		})
 	}
 	t.Run("the bounds themselves are accepted", func(t *testing.T) {
-		cfg := EventBusConfig{Engine: "memory", MaxEventQueueSize: bus.MaxQueueSize, DefaultEventBufferSize: bus.MaxQueueSize, WorkerCount: bus.MaxWorkers}
+		cfg := EventBusConfig{Engine: "memory", MaxEventQueueSize: enginekit.MaxQueueSize, DefaultEventBufferSize: enginekit.MaxQueueSize, WorkerCount: enginekit.MaxWorkers}
 		if err := cfg.ValidateConfig(); err != nil {
 			t.Fatal(err)
 		}
@@ -166,10 +165,10 @@ func TestEventbusSectionIsDecodedStrictlyByTheFileFeeders(t *testing.T) {
 		sentinel error
 		mentions []string
 	}{
-		{"an unknown key in YAML", "yaml", "eventbus:\n  engine: memory\n  wrokerCount: 9\n", bus.ErrUnknownConfigKey, []string{"wrokerCount"}},
-		{"an unknown key in JSON", "json", `{"eventbus": {"engine": "memory", "wrokerCount": 9}}`, bus.ErrUnknownConfigKey, []string{"wrokerCount"}},
-		{"an unknown key in an engines entry", "yaml", "eventbus:\n  engines:\n    - name: a\n      typ: memory\n", bus.ErrUnknownConfigKey, []string{"engines[0]", "typ"}},
-		{"an unknown key in a routing rule", "yaml", "eventbus:\n  engines: [{name: a, type: memory}]\n  routing: [{topic: ['x'], engine: a}]\n", bus.ErrUnknownConfigKey, []string{"routing[0]", "topic"}},
+		{"an unknown key in YAML", "yaml", "eventbus:\n  engine: memory\n  wrokerCount: 9\n", enginekit.ErrUnknownConfigKey, []string{"wrokerCount"}},
+		{"an unknown key in JSON", "json", `{"eventbus": {"engine": "memory", "wrokerCount": 9}}`, enginekit.ErrUnknownConfigKey, []string{"wrokerCount"}},
+		{"an unknown key in an engines entry", "yaml", "eventbus:\n  engines:\n    - name: a\n      typ: memory\n", enginekit.ErrUnknownConfigKey, []string{"engines[0]", "typ"}},
+		{"an unknown key in a routing rule", "yaml", "eventbus:\n  engines: [{name: a, type: memory}]\n  routing: [{topic: ['x'], engine: a}]\n", enginekit.ErrUnknownConfigKey, []string{"routing[0]", "topic"}},
 		{"a fraction for workerCount in YAML", "yaml", "eventbus:\n  workerCount: 2.5\n", ErrInvalidConfig, []string{"workerCount", "2.5"}},
 		{"a fraction for workerCount in JSON", "json", `{"eventbus": {"workerCount": 2.5}}`, ErrInvalidConfig, []string{"workerCount", "2.5"}},
 		{"a bare number for eventTTL in JSON", "json", `{"eventbus": {"eventTTL": 30}}`, ErrInvalidConfig, []string{"eventTTL", "30", "unit"}},
@@ -250,7 +249,7 @@ func TestBaseConfigFeederDocumentsAreNotMistakenForTheSection(t *testing.T) {
 	})
 	t.Run("a typo in the eventbus section of the document is an error", func(t *testing.T) {
 		if _, err := run(t, "httpserver:\n  port: 8080\neventbus:\n  wrokerCount: 3\n"); !errors.Is(err, ErrUnknownConfigKey) {
-			t.Fatalf("app.Init() = %v, want bus.ErrUnknownConfigKey", err)
+			t.Fatalf("app.Init() = %v, want enginekit.ErrUnknownConfigKey", err)
 		}
 	})
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // The "eventbus" section is decoded strictly, whichever file feeder reads
@@ -22,7 +22,7 @@ import (
 // 2.5" to 2 and JSON refuses "eventTTL": "2h". Here:
 //
 //   - a key that names no field is an error wrapping ErrInvalidConfig and
-//     bus.ErrUnknownConfigKey, naming the key and its path (also inside
+//     enginekit.ErrUnknownConfigKey, naming the key and its path (also inside
 //     engines[i] and routing[i]; an engine's own config map is checked by
 //     the engine);
 //   - an integer field refuses a fraction;
@@ -130,7 +130,7 @@ func decodeStrict(dst reflect.Value, raw map[string]any, path string) error {
 			known = append(known, k)
 		}
 		sort.Strings(known)
-		return &bus.UnknownKeyError{Path: path, Keys: unknown, Known: known}
+		return &enginekit.UnknownKeyError{Path: path, Keys: unknown, Known: known}
 	}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
@@ -157,7 +157,7 @@ func assign(f reflect.Value, v any, path string) error {
 		if s, ok := v.(string); ok {
 			shown = strconv.Quote(s)
 		}
-		if bus.IsSecretKey(path) {
+		if enginekit.IsSecretKey(path) {
 			shown = "[redacted]"
 		}
 		return fmt.Errorf("%s: %s: %s", path, shown, why)

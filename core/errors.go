@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Configuration errors, returned (wrapped, naming the field and value) by
@@ -58,6 +59,6 @@ var ErrNotInitialized = errors.New("eventbus module not initialized: call app.In
 
 // ErrUnknownConfigKey is wrapped by the error for a config key that names
 // no setting, in the eventbus section or an engine's config map; it is
-// bus.ErrUnknownConfigKey (the error is a *bus.UnknownKeyError naming the
+// enginekit.ErrUnknownConfigKey (the error is a *enginekit.UnknownKeyError naming the
 // keys).
-var ErrUnknownConfigKey = bus.ErrUnknownConfigKey
+var ErrUnknownConfigKey = enginekit.ErrUnknownConfigKey

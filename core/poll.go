@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // ConsumeRequest asks Poll for the next events of a topic; see
@@ -61,7 +62,7 @@ func FilteredHandler(f Filter, handler EventHandler) EventHandler {
 // poll gives an error wrapping ErrPollUnsupported and naming the engine.
 func (r *EngineRouter) Poll(ctx context.Context, topic string, req ConsumeRequest) (ConsumeResponse, error) {
 	ctx = orBackground(ctx)
-	if err := bus.ValidateConsumeRequest(topic, req); err != nil {
+	if err := enginekit.ValidateConsumeRequest(topic, req); err != nil {
 		return ConsumeResponse{}, err
 	}
 	e := r.route(topic)

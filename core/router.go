@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // maxRouteCache bounds the per-topic routing cache; topics beyond it are
@@ -235,7 +236,7 @@ func (r *EngineRouter) SubscribeAsync(ctx context.Context, topic string, handler
 
 func (r *EngineRouter) subscribe(ctx context.Context, topic string, handler EventHandler, async bool) (Subscription, error) {
 	ctx = orBackground(ctx)
-	if err := bus.ValidateSubscription(topic, handler); err != nil {
+	if err := enginekit.ValidateSubscription(topic, handler); err != nil {
 		return nil, err
 	}
 	e := r.route(topic)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // T is the part of testing.TB the checks use. *testing.T satisfies it;
@@ -33,7 +34,7 @@ type checker struct {
 }
 
 func newChecker(t T, tt *testing.T, cfg Config) *checker {
-	return &checker{t: t, tt: tt, cfg: cfg, prefix: "ct" + bus.NewID()[:10]}
+	return &checker{t: t, tt: tt, cfg: cfg, prefix: "ct" + enginekit.NewID()[:10]}
 }
 
 func (c *checker) timeout() time.Duration { return c.cfg.Features.timeout() }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard-go/eventbus"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/exporters"
 )
 
@@ -36,7 +37,7 @@ func (s fixedSource) EngineTopicStats() map[string]map[string]bus.TopicStats {
 }
 
 func fixedFigures() fixedSource {
-	var h bus.LatencyHistogram
+	var h enginekit.LatencyHistogram
 	h.Observe(2 * time.Microsecond)
 	h.Observe(2 * time.Microsecond)
 	h.Observe(40 * time.Millisecond)

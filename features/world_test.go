@@ -19,7 +19,7 @@ import (
 	"github.com/cucumber/godog"
 
 	"github.com/switchyard-go/eventbus"
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Timeouts of the steps: how long a step waits for something that must
@@ -56,7 +56,7 @@ type world struct {
 }
 
 func newWorld(env *featureEnv) *world {
-	id := bus.NewID()[:8]
+	id := enginekit.NewID()[:8]
 	return &world{
 		env:  env,
 		id:   id,

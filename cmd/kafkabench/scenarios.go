@@ -13,6 +13,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kafka"
 )
 
@@ -309,7 +310,7 @@ func (b *bench) rawConsume(round int) (result, error) {
 	var g sarama.ConsumerGroup
 	res, err := measure(b.events, func() error {
 		var err error
-		g, err = sarama.NewConsumerGroup(b.addrs, "raw-consume-"+bus.NewID(), ccfg)
+		g, err = sarama.NewConsumerGroup(b.addrs, "raw-consume-"+enginekit.NewID(), ccfg)
 		if err != nil {
 			return err
 		}

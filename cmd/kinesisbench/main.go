@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kinesis"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
@@ -61,7 +62,7 @@ func run(endpoint string, events, publishers, shards, payloadSize int, async, ra
 	}
 	cfg := kinesis.Config{
 		Region:             "us-east-1",
-		StreamName:         "bench" + bus.NewID()[:8],
+		StreamName:         "bench" + enginekit.NewID()[:8],
 		AccessKeyID:        "AKIDBENCH",
 		SecretAccessKey:    "secret",
 		Endpoint:           endpoint,

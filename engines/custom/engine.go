@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/memory"
 )
 
@@ -14,10 +15,10 @@ import (
 // of a third-party engine (see EventBus).
 type Config struct {
 	// MaxEventQueueSize is the async queue bound. Default: 1000.
-	// Max: 1048576 (bus.MaxQueueSize).
+	// Max: 1048576 (enginekit.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize"`
 	// DefaultEventBufferSize is each subscription's queue. Default: 10.
-	// Max: 1048576 (bus.MaxQueueSize).
+	// Max: 1048576 (enginekit.MaxQueueSize).
 	DefaultEventBufferSize int `json:"defaultEventBufferSize"`
 	// EnableMetrics turns on EventMetrics collection. Default: true
 	// through New (a map without the key).
@@ -92,7 +93,7 @@ func New(config map[string]interface{}) (bus.EventBus, error) {
 		MetricsInterval        *bus.Duration            `json:"metricsInterval"`
 		EventFilters           []map[string]interface{} `json:"eventFilters"`
 	}
-	if err := bus.DecodeConfig(config, &raw); err != nil {
+	if err := enginekit.DecodeConfig(config, &raw); err != nil {
 		return nil, fmt.Errorf("custom engine: %w", err)
 	}
 	cfg := Config{

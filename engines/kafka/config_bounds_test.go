@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kafka"
 )
 
@@ -82,9 +82,9 @@ func TestConfigDurationsNeedAUnitExceptUnderKafkaMsNames(t *testing.T) {
 			t.Fatalf("retry %v linger %v session %v", sc.Producer.Retry.Backoff, sc.Producer.Flush.Frequency, sc.Consumer.Group.Session.Timeout)
 		}
 	})
-	t.Run("an unknown top-level key wraps bus.ErrUnknownConfigKey", func(t *testing.T) {
+	t.Run("an unknown top-level key wraps enginekit.ErrUnknownConfigKey", func(t *testing.T) {
 		_, err := kafka.New(withBrokers(map[string]any{"startTimout": "1s"}))
-		if !errors.Is(err, bus.ErrUnknownConfigKey) || !strings.Contains(err.Error(), "startTimout") {
+		if !errors.Is(err, enginekit.ErrUnknownConfigKey) || !strings.Contains(err.Error(), "startTimout") {
 			t.Fatalf("New = %v", err)
 		}
 	})

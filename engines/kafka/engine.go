@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Engine states.
@@ -46,7 +47,7 @@ type EventBus struct {
 	// mu guards subs, topics and run.
 	mu     sync.Mutex
 	subs   map[string]*subscription
-	topics bus.TopicRegistry // subscriptions per pattern
+	topics enginekit.TopicRegistry // subscriptions per pattern
 	run    *runState
 
 	state atomic.Int32
@@ -94,7 +95,7 @@ type runState struct {
 // by Start.
 func New(config map[string]any) (bus.EventBus, error) {
 	var cfg Config
-	if err := bus.DecodeConfig(stringMaps(config), &cfg); err != nil {
+	if err := enginekit.DecodeConfig(stringMaps(config), &cfg); err != nil {
 		return nil, fmt.Errorf("kafka engine: %w: %w", ErrInvalidConfig, err)
 	}
 	return NewEventBus(cfg)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Publish writes the event to the Kafka topic named event.Topic, as a
@@ -32,7 +33,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
+	if err := enginekit.ValidatePublishTopic(event.Topic); err != nil {
 		return err
 	}
 	b.gate.RLock()

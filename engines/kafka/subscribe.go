@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // subscription is one Subscribe or SubscribeAsync registration. It
@@ -104,14 +105,14 @@ func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus
 }
 
 func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
-	if err := bus.ValidateSubscription(topic, handler); err != nil {
+	if err := enginekit.ValidateSubscription(topic, handler); err != nil {
 		return nil, err
 	}
 	r, err := b.running()
 	if err != nil {
 		return nil, err
 	}
-	s := &subscription{b: b, id: bus.NewID(), topic: topic, async: async, handler: handler}
+	s := &subscription{b: b, id: enginekit.NewID(), topic: topic, async: async, handler: handler}
 	if s.group = b.set.cfg.GroupID; s.group == "" {
 		s.group = b.set.cfg.GroupIDPrefix + s.id
 		s.generated = true

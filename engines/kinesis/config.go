@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Kinesis service limits the defaults and validation follow.
@@ -134,7 +135,7 @@ type Config struct {
 	MaxRecordBytes int `json:"maxRecordBytes,omitempty"`
 	// PublishBufferSize is the number of records queued for sending; a
 	// Publish waits (bounded by its ctx) when it is full. Default: 10000.
-	// Max: 1048576 (bus.MaxQueueSize).
+	// Max: 1048576 (enginekit.MaxQueueSize).
 	PublishBufferSize int `json:"publishBufferSize,omitempty"`
 	// AsyncPublish makes Publish return once the record is queued instead
 	// of once Kinesis accepted it. A record that finally fails is counted
@@ -318,8 +319,8 @@ func (c Config) Validate() error {
 		return invalid("maxInFlightBatches", c.MaxInFlightBatches, fmt.Sprintf("must be between 1 and %d", maxInFlightBatches))
 	case c.MaxRecordBytes < 1 || c.MaxRecordBytes > maxRecordBytes:
 		return invalid("maxRecordBytes", c.MaxRecordBytes, fmt.Sprintf("must be between 1 and %d", maxRecordBytes))
-	case c.PublishBufferSize < 1 || c.PublishBufferSize > bus.MaxQueueSize:
-		return invalid("publishBufferSize", c.PublishBufferSize, fmt.Sprintf("must be between 1 and %d", bus.MaxQueueSize))
+	case c.PublishBufferSize < 1 || c.PublishBufferSize > enginekit.MaxQueueSize:
+		return invalid("publishBufferSize", c.PublishBufferSize, fmt.Sprintf("must be between 1 and %d", enginekit.MaxQueueSize))
 	case c.CheckpointRedis.PoolSize < 0 || c.CheckpointRedis.PoolSize > maxRedisPoolSize:
 		return invalid("checkpointRedis.poolSize", c.CheckpointRedis.PoolSize, fmt.Sprintf("must be between 0 (go-redis default) and %d", maxRedisPoolSize))
 	case c.LeaseRenewInterval >= c.LeaseDuration:
@@ -366,12 +367,12 @@ func (c Config) Validate() error {
 }
 
 // decodeConfig decodes an engine config map. The module-level
-// externalBrokerURL is the endpoint when the map has none. bus.DecodeConfig
+// externalBrokerURL is the endpoint when the map has none. enginekit.DecodeConfig
 // names the key of a value that does not decode (and hides the values of
-// secret keys); errors.Is(err, bus.ErrUnknownConfigKey) reports a typo.
+// secret keys); errors.Is(err, enginekit.ErrUnknownConfigKey) reports a typo.
 func decodeConfig(raw map[string]any) (Config, error) {
 	var c Config
-	if err := bus.DecodeConfig(raw, &c); err != nil {
+	if err := enginekit.DecodeConfig(raw, &c); err != nil {
 		return c, fmt.Errorf("%w: kinesis config: %w", ErrInvalidConfig, err)
 	}
 	if c.Endpoint == "" {

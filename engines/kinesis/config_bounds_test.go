@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 func minimalConfig(extra map[string]any) map[string]any {
@@ -64,9 +64,9 @@ func TestConfigMapDurationsNeedAUnit(t *testing.T) {
 			}
 		})
 	}
-	t.Run("an unknown key wraps bus.ErrUnknownConfigKey", func(t *testing.T) {
+	t.Run("an unknown key wraps enginekit.ErrUnknownConfigKey", func(t *testing.T) {
 		_, err := New(minimalConfig(map[string]any{"shardCont": 2}))
-		if !errors.Is(err, bus.ErrUnknownConfigKey) || !strings.Contains(err.Error(), "shardCont") {
+		if !errors.Is(err, enginekit.ErrUnknownConfigKey) || !strings.Contains(err.Error(), "shardCont") {
 			t.Fatalf("New = %v", err)
 		}
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
 )
 
@@ -52,7 +53,7 @@ type EventBus struct {
 	mu       sync.Mutex
 	started  bool
 	subs     map[string]*subscription
-	topics   bus.TopicRegistry       // subscriptions per pattern
+	topics   enginekit.TopicRegistry // subscriptions per pattern
 	appSlots map[string]map[int]bool // applicationName mode: pattern → slots in use
 	life     context.Context         // handler contexts' parent, cancelled when Stop's ctx expires
 	cancel   context.CancelFunc
@@ -319,7 +320,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
+	if err := enginekit.ValidatePublishTopic(event.Topic); err != nil {
 		return err
 	}
 	p := b.producer.Load()

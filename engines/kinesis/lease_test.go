@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 	"github.com/switchyard-go/eventbus/internal/testutil"
@@ -93,7 +94,7 @@ func TestRestartFromCheckpoint(t *testing.T) {
 		cfg := testConfig(kinesalite.Endpoint())
 		cfg.ApplicationName = "billing"
 		cfg.CheckpointStore = StoreRedis
-		cfg.CheckpointRedis = RedisOptions{URL: redisSrv.URL(), KeyPrefix: "t" + bus.NewID()[:6] + ":"}
+		cfg.CheckpointRedis = RedisOptions{URL: redisSrv.URL(), KeyPrefix: "t" + enginekit.NewID()[:6] + ":"}
 		publisher := started(t, testConfigFor(cfg))
 		one := started(t, cfg)
 		var rec recorder
@@ -135,7 +136,7 @@ func TestLeases(t *testing.T) {
 	cfg.ShardCount = 4
 	cfg.ApplicationName = "shipping"
 	cfg.CheckpointStore = StoreRedis
-	cfg.CheckpointRedis = RedisOptions{URL: redisSrv.URL(), KeyPrefix: "t" + bus.NewID()[:6] + ":"}
+	cfg.CheckpointRedis = RedisOptions{URL: redisSrv.URL(), KeyPrefix: "t" + enginekit.NewID()[:6] + ":"}
 	publisher := started(t, testConfigFor(cfg))
 
 	var mu sync.Mutex

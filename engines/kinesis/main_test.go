@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/internal/brokertest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
@@ -56,7 +57,7 @@ var leakOptions = []goleak.Option{
 func testConfig(endpoint string) Config {
 	return Config{
 		Region:             "us-east-1",
-		StreamName:         "t" + bus.NewID()[:12],
+		StreamName:         "t" + enginekit.NewID()[:12],
 		AccessKeyID:        "AKIDTEST",
 		SecretAccessKey:    "secret",
 		Endpoint:           endpoint,

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
 )
 
@@ -39,7 +39,7 @@ var markerPrefix = []byte(`{"specversion":"1.0","type":"` + markerType + `"`)
 func isMarker(data []byte) bool { return bytes.HasPrefix(data, markerPrefix) }
 
 func markerData(source string) []byte {
-	return fmt.Appendf(nil, `{"specversion":"1.0","type":%q,"id":%q,"source":%q}`, markerType, bus.NewID(), source)
+	return fmt.Appendf(nil, `{"specversion":"1.0","type":%q,"id":%q,"source":%q}`, markerType, enginekit.NewID(), source)
 }
 
 // startPositions writes the markers and returns shard → start position.

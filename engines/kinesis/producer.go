@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/broker"
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // The producer batches records into PutRecords calls. Its parts, by
@@ -97,7 +97,7 @@ type record struct {
 	deadline time.Time       // async mode
 	done     chan error      // synchronous: buffered 1; nil in async mode
 	enq      time.Time
-	topic    *bus.TopicCounters // the event's topic counters (Published, Dropped)
+	topic    *enginekit.TopicCounters // the event's topic counters (Published, Dropped)
 	state    atomic.Int32
 	lastErr  error
 	// seq is the order in which run took the record from in (run only).

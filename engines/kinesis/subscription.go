@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
 )
 
@@ -111,10 +112,10 @@ func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus
 }
 
 func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
-	if err := bus.ValidateSubscription(topic, handler); err != nil {
+	if err := enginekit.ValidateSubscription(topic, handler); err != nil {
 		return nil, err
 	}
-	s := &subscription{b: b, id: bus.NewID(), topic: topic, async: async, handler: handler}
+	s := &subscription{b: b, id: enginekit.NewID(), topic: topic, async: async, handler: handler}
 	b.mu.Lock()
 	if !b.started {
 		b.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Delivery modes: what Publish does when a subscription's queue is full.
@@ -19,14 +20,14 @@ const (
 // EventBusConfig keys, so single-engine settings reach the engine.
 type Config struct {
 	// MaxEventQueueSize is the capacity of the async worker-pool queue.
-	// Default: 1000. Max: 1048576 (bus.MaxQueueSize).
+	// Default: 1000. Max: 1048576 (enginekit.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize"`
 	// DefaultEventBufferSize is each subscription's queue capacity,
 	// allocated by Subscribe. Default: 10. Max: 1048576
-	// (bus.MaxQueueSize).
+	// (enginekit.MaxQueueSize).
 	DefaultEventBufferSize int `json:"defaultEventBufferSize"`
 	// WorkerCount is the number of goroutines running async handlers.
-	// Default: 5. Max: 4096 (bus.MaxWorkers).
+	// Default: 5. Max: 4096 (enginekit.MaxWorkers).
 	WorkerCount int `json:"workerCount"`
 	// DeliveryMode is "block", "timeout" or "drop". Default: "block".
 	DeliveryMode string `json:"deliveryMode"`
@@ -43,7 +44,7 @@ type Config struct {
 	// TopicLimit is the number of distinct published topics counted
 	// apart in TopicStats; later topics are counted under bus.OtherTopic
 	// so that memory stays bounded. Default: 256 (bus.DefaultTopicLimit).
-	// Max: 65536 (bus.MaxTopicLimit).
+	// Max: 65536 (enginekit.MaxTopicLimit).
 	TopicLimit int `json:"topicLimit"`
 }
 
@@ -78,10 +79,10 @@ func (c Config) Validate() error {
 		name   string
 		v, max int
 	}{
-		{"maxEventQueueSize", c.MaxEventQueueSize, bus.MaxQueueSize},
-		{"defaultEventBufferSize", c.DefaultEventBufferSize, bus.MaxQueueSize},
-		{"workerCount", c.WorkerCount, bus.MaxWorkers},
-		{"topicLimit", c.TopicLimit, bus.MaxTopicLimit},
+		{"maxEventQueueSize", c.MaxEventQueueSize, enginekit.MaxQueueSize},
+		{"defaultEventBufferSize", c.DefaultEventBufferSize, enginekit.MaxQueueSize},
+		{"workerCount", c.WorkerCount, enginekit.MaxWorkers},
+		{"topicLimit", c.TopicLimit, enginekit.MaxTopicLimit},
 	} {
 		if f.v < 0 || f.v > f.max {
 			return invalidConfig(fmt.Errorf("%s: %d: must be between 1 and %d", f.name, f.v, f.max))

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Publish offers the event to every subscription whose pattern matches
@@ -18,7 +19,7 @@ import (
 // bus.ErrEventDropped. CreatedAt is set when zero. ctx's values (not its
 // cancellation) reach the handlers.
 func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
-	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
+	if err := enginekit.ValidatePublishTopic(event.Topic); err != nil {
 		return fmt.Errorf("memory engine: publish: %w", err)
 	}
 	if ctx == nil {
@@ -98,7 +99,7 @@ func (b *EventBus) poolWorker(r *runState) {
 // reports it and sets *goexited, so that the goroutine's owner starts a
 // replacement: the subscription keeps receiving.
 func (b *EventBus) handle(r *runState, s *subscription, env envelope, goexited *bool) {
-	ctx := bus.HandlerContext(env.ctx, s.lifeCtx(r))
+	ctx := enginekit.HandlerContext(env.ctx, s.lifeCtx(r))
 	obs := b.observer.Load()
 	if obs != nil && obs.Message != nil {
 		obs.Message.MessageReceived(ctx, env.ev, s.id)
@@ -126,7 +127,7 @@ func (b *EventBus) handle(r *runState, s *subscription, env envelope, goexited *
 }
 
 // settle records a handler call that returned err.
-func (b *EventBus) settle(s *subscription, env envelope, obs *bus.Observers, ctx context.Context, start time.Time, err error) {
+func (b *EventBus) settle(s *subscription, env envelope, obs *enginekit.Observers, ctx context.Context, start time.Time, err error) {
 	b.stats.latency.Observe(time.Since(start))
 	b.stats.inFlight.Add(-1)
 	s.inFlight.Add(-1)
@@ -148,7 +149,7 @@ func (b *EventBus) settle(s *subscription, env envelope, obs *bus.Observers, ctx
 }
 
 // call runs h on the calling goroutine, turning a panic into a
-// *bus.PanicError. (bus.CallHandler would also survive runtime.Goexit, at
+// *bus.PanicError. (enginekit.CallHandler would also survive runtime.Goexit, at
 // the cost of a goroutine per call; this engine replaces its goroutine
 // instead, see handle.)
 func call(ctx context.Context, h bus.EventHandler, e bus.Event) (err error) {

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Engine states.
@@ -29,7 +30,7 @@ type EventBus struct {
 	// while waiting for handlers, so handlers may (un)subscribe freely.
 	mu     sync.Mutex
 	subs   map[string]*subscription
-	topics bus.TopicRegistry
+	topics enginekit.TopicRegistry
 	// snapshot is a copy-on-write list of subs read by Publish without
 	// locking.
 	snapshot atomic.Pointer[[]*subscription]
@@ -43,7 +44,7 @@ type EventBus struct {
 	run *runState // the current Start..Stop period, nil while stopped
 
 	rotation atomic.Uint64
-	observer bus.ObserverSlot
+	observer enginekit.ObserverSlot
 	stats    counters
 }
 
@@ -67,7 +68,7 @@ type job struct {
 type envelope struct {
 	ctx   context.Context
 	ev    bus.Event
-	topic *bus.TopicCounters // looked up once per publish
+	topic *enginekit.TopicCounters // looked up once per publish
 }
 
 // New is the engine factory registered as type "memory": it decodes the
@@ -75,7 +76,7 @@ type envelope struct {
 // returns a stopped engine. Every config error wraps ErrInvalidConfig.
 func New(config map[string]any) (bus.EventBus, error) {
 	var cfg Config
-	if err := bus.DecodeConfig(config, &cfg); err != nil {
+	if err := enginekit.DecodeConfig(config, &cfg); err != nil {
 		return nil, fmt.Errorf("memory engine: %w", invalidConfig(err))
 	}
 	return NewEventBus(cfg)
@@ -206,7 +207,7 @@ func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus
 }
 
 func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
-	if err := bus.ValidateSubscription(topic, handler); err != nil {
+	if err := enginekit.ValidateSubscription(topic, handler); err != nil {
 		return nil, err
 	}
 	b.mu.Lock()

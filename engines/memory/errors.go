@@ -16,7 +16,7 @@ var (
 )
 
 // configError marks err as a configuration error: errors.Is matches
-// ErrInvalidConfig and whatever err wraps (bus.ErrUnknownConfigKey, …),
+// ErrInvalidConfig and whatever err wraps (enginekit.ErrUnknownConfigKey, …),
 // while the message stays err's own, naming the field and the value.
 type configError struct{ err error }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 type counters struct {
@@ -17,10 +18,10 @@ type counters struct {
 	pending atomic.Int64
 	lossy   atomic.Bool
 	// latency is the handler-call duration histogram (EngineStats.HandlerLatency).
-	latency bus.LatencyHistogram
+	latency enginekit.LatencyHistogram
 	// topics holds the per-topic counters (TopicStats), bounded by
 	// Config.TopicLimit.
-	topics bus.TopicTable
+	topics enginekit.TopicTable
 }
 
 // Stats returns the delivered and dropped counts (see bus.StatsProvider).

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 var subSeq atomic.Uint64
@@ -65,7 +66,7 @@ type subCtxKey struct{}
 
 func newSubscription(b *EventBus, topic string, h bus.EventHandler, async bool, buffer int) *subscription {
 	return &subscription{
-		bus: b, id: bus.NewID(), seq: subSeq.Add(1), topic: topic, async: async, handler: h,
+		bus: b, id: enginekit.NewID(), seq: subSeq.Add(1), topic: topic, async: async, handler: h,
 		queue: make(chan envelope, buffer), removed: make(chan struct{}), goneSet: make(chan struct{}),
 	}
 }

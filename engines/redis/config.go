@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Defaults of Config, applied to zero fields.
@@ -165,7 +166,7 @@ type Config struct {
 	PublishAsync bool `json:"publishAsync,omitempty"`
 	// PublishQueue bounds the events queued for the pipelines; Publish
 	// waits (bounded by its ctx) when it is full. Default: 8192.
-	// Max: 1048576 (bus.MaxQueueSize).
+	// Max: 1048576 (enginekit.MaxQueueSize).
 	PublishQueue int `json:"publishQueue,omitempty"`
 	// DiscoveryInterval is how often wildcard subscriptions look for new
 	// matching streams (SCAN). A publish through this engine to a new
@@ -267,7 +268,7 @@ func (c Config) Validate() error {
 		v, max int
 	}{{"readCount", c.ReadCount, maxBatch}, {"claimCount", c.ClaimCount, maxBatch}, {"ackBatch", c.AckBatch, maxBatch},
 		{"publishBatch", c.PublishBatch, maxBatch}, {"publishPipelines", c.PublishPipelines, maxPublishPipelines},
-		{"publishQueue", c.PublishQueue, bus.MaxQueueSize}} {
+		{"publishQueue", c.PublishQueue, enginekit.MaxQueueSize}} {
 		if f.v < 1 || f.v > f.max {
 			return bad(f.name, f.v, fmt.Sprintf("must be between 1 and %d", f.max))
 		}

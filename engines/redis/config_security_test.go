@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/redis"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 	"github.com/switchyard-go/eventbus/internal/testutil"
@@ -71,9 +72,9 @@ func TestConfigMapDurationsNeedAUnit(t *testing.T) {
 			t.Fatalf("New = %v", err)
 		}
 	})
-	t.Run("an unknown key wraps bus.ErrUnknownConfigKey", func(t *testing.T) {
+	t.Run("an unknown key wraps enginekit.ErrUnknownConfigKey", func(t *testing.T) {
 		_, err := redis.New(map[string]any{"claimTimout": "1s"})
-		if !errors.Is(err, bus.ErrUnknownConfigKey) || !strings.Contains(err.Error(), "claimTimout") {
+		if !errors.Is(err, enginekit.ErrUnknownConfigKey) || !strings.Contains(err.Error(), "claimTimout") {
 			t.Fatalf("New = %v", err)
 		}
 	})
@@ -261,7 +262,7 @@ func TestTLSWithACustomCAClientCertificateAndServerName(t *testing.T) {
 	}
 	start := func(t *testing.T, security map[string]any) (*redis.EventBus, error) {
 		t.Helper()
-		b, err := redis.New(map[string]any{"url": url, "security": security, "keyPrefix": "tls" + bus.NewID()[:8] + ":",
+		b, err := redis.New(map[string]any{"url": url, "security": security, "keyPrefix": "tls" + enginekit.NewID()[:8] + ":",
 			"blockTimeout": "200ms", "discoveryInterval": "200ms"})
 		if err != nil {
 			t.Fatalf("New: %v", err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/redis"
 	"github.com/switchyard-go/eventbus/eventbustest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
@@ -37,7 +38,7 @@ func conformance(t *testing.T, adjust func(*redis.Config)) {
 	// A server of its own, with persistence: the broker-restart check
 	// restarts it.
 	srv := testinfra.StartRedis(t, testinfra.WithAOF())
-	groupPrefix := "g" + bus.NewID()[:8] + ":" // engines of one group share streams
+	groupPrefix := "g" + enginekit.NewID()[:8] + ":" // engines of one group share streams
 	eventbustest.Run(t, eventbustest.Config{
 		New: func(t *testing.T) bus.EventBus {
 			cfg := testConfig(srv)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // EventBus is the Redis Streams engine. Create it with NewEventBus or New;
@@ -42,7 +43,7 @@ type EventBus struct {
 	// across a network call or while waiting for handlers.
 	mu     sync.Mutex
 	subs   map[string]*subscription
-	topics bus.TopicRegistry // subscriptions per pattern
+	topics enginekit.TopicRegistry // subscriptions per pattern
 	// run is the current Start..Stop period; nil while stopped. Publish
 	// reads it under gate.
 	run atomic.Pointer[runState]
@@ -88,12 +89,12 @@ var (
 
 // New is the factory registered as engine type "redis": it decodes config
 // (the engine's config map, plus the module-level shared keys) with
-// bus.DecodeConfig and returns a stopped engine. externalBrokerURL,
+// enginekit.DecodeConfig and returns a stopped engine. externalBrokerURL,
 // externalBrokerUser and externalBrokerPassword are used when url,
 // username and password are not set.
 func New(config map[string]any) (bus.EventBus, error) {
 	var cfg Config
-	if err := bus.DecodeConfig(config, &cfg); err != nil {
+	if err := enginekit.DecodeConfig(config, &cfg); err != nil {
 		return nil, fmt.Errorf("redis engine: %w: %w", ErrInvalidConfig, err)
 	}
 	fallback := func(dst *string, key string) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/redis"
 	"github.com/switchyard-go/eventbus/internal/brokertest"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
@@ -46,7 +47,7 @@ func TestMain(m *testing.M) {
 func testConfig(srv *testinfra.Redis) redis.Config {
 	return redis.Config{
 		URL:               srv.URL(),
-		KeyPrefix:         "t" + bus.NewID()[:8] + ":",
+		KeyPrefix:         "t" + enginekit.NewID()[:8] + ":",
 		BlockTimeout:      bus.Duration(500 * time.Millisecond),
 		ClaimTimeout:      bus.Duration(2 * time.Second),
 		ClaimInterval:     bus.Duration(200 * time.Millisecond),

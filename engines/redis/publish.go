@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Publish encodes event as a CloudEvent and appends it (XADD) to the
@@ -30,7 +31,7 @@ func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
+	if err := enginekit.ValidatePublishTopic(event.Topic); err != nil {
 		return err
 	}
 	msg, err := b.codec.EncodeBinaryContext(ctx, event)
@@ -94,7 +95,7 @@ type pubReq struct {
 	done   chan error // nil for async publishes; buffered (1) otherwise
 	// topic is the event's topic counters, for async publishes only
 	// (a failed one counts as dropped there).
-	topic *bus.TopicCounters
+	topic *enginekit.TopicCounters
 }
 
 // publisher owns the pipeline goroutines of one run. They all drain one

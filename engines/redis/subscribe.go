@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // subscription is a registered handler. Its consumer group and consumer
@@ -108,14 +109,14 @@ func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus
 }
 
 func (b *EventBus) subscribe(ctx context.Context, topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
-	if err := bus.ValidateSubscription(topic, handler); err != nil {
+	if err := enginekit.ValidateSubscription(topic, handler); err != nil {
 		return nil, err
 	}
 	rs := b.run.Load()
 	if rs == nil {
 		return nil, errNotRunning("subscribe")
 	}
-	s := &subscription{b: b, id: bus.NewID(), topic: topic, async: async, handler: handler}
+	s := &subscription{b: b, id: enginekit.NewID(), topic: topic, async: async, handler: handler}
 	s.consumer = b.cfg.ConsumerName + "-" + s.id[:12]
 	if b.cfg.Group != "" {
 		s.group, s.shared = b.cfg.Group, true

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // EngineType is the engine type name this package registers under
@@ -42,7 +43,7 @@ const defaultRingSize = 65536
 
 // Config configures the sharded engine. The zero value is valid: every
 // field has the default written on it. Keys are the json names; the
-// module-level keys (bus.SharedConfigKeys) that this engine understands are
+// module-level keys (enginekit.SharedConfigKeys) that this engine understands are
 // mapped as written on their fields, the others are ignored.
 type Config struct {
 	// Shards is the number of shards: independent rings, each drained by
@@ -95,12 +96,12 @@ type Config struct {
 
 	// AsyncWorkers is the number of goroutines running SubscribeAsync
 	// handlers. Default: WorkerCount when set, else max(4, GOMAXPROCS).
-	// Max: 4096 (bus.MaxWorkers).
+	// Max: 4096 (enginekit.MaxWorkers).
 	AsyncWorkers int `json:"asyncWorkers"`
 
 	// AsyncQueueSize is the capacity of the async pool's queue; a shard
 	// worker waits when it is full (lossless). Default: MaxEventQueueSize
-	// when set, else 1024. Max: 1048576 (bus.MaxQueueSize).
+	// when set, else 1024. Max: 1048576 (enginekit.MaxQueueSize).
 	AsyncQueueSize int `json:"asyncQueueSize"`
 
 	// StampAtPublish makes Publish set a zero CreatedAt itself. By
@@ -117,7 +118,7 @@ type Config struct {
 	// TopicLimit is the number of distinct published topics counted
 	// apart in TopicStats; later topics are counted under bus.OtherTopic
 	// so that memory stays bounded. Default: 256 (bus.DefaultTopicLimit).
-	// Max: 65536 (bus.MaxTopicLimit).
+	// Max: 65536 (enginekit.MaxTopicLimit).
 	TopicLimit int `json:"topicLimit"`
 
 	// StopGrace bounds how long Stop, after its ctx expired and handler
@@ -129,10 +130,10 @@ type Config struct {
 	// is unset, as it sizes the memory engine's async queue. It does not
 	// size the rings: the module passes its default (1000) to every
 	// engine, and a ring that small is several times slower under load.
-	// Max: 1048576 (bus.MaxQueueSize).
+	// Max: 1048576 (enginekit.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize"`
 	// WorkerCount (module-level key) sets AsyncWorkers when AsyncWorkers
-	// is unset. Max: 4096 (bus.MaxWorkers).
+	// is unset. Max: 4096 (enginekit.MaxWorkers).
 	WorkerCount int `json:"workerCount"`
 	// DeliveryMode (module-level key) sets Backpressure when Backpressure
 	// is unset: "block" → block, "timeout" → timeout, "drop" →
@@ -201,26 +202,26 @@ func (c Config) Validate() error {
 		return bad("shards", c.Shards, fmt.Sprintf("must be between 1 and %d", MaxShards))
 	case c.RingSize < 0 || c.RingSize > maxRingSize:
 		return bad("ringSize", c.RingSize, fmt.Sprintf("must be between 2 and %d", maxRingSize))
-	case c.MaxEventQueueSize < 0 || c.MaxEventQueueSize > bus.MaxQueueSize:
-		return bad("maxEventQueueSize", c.MaxEventQueueSize, fmt.Sprintf("must be between 1 and %d", bus.MaxQueueSize))
+	case c.MaxEventQueueSize < 0 || c.MaxEventQueueSize > enginekit.MaxQueueSize:
+		return bad("maxEventQueueSize", c.MaxEventQueueSize, fmt.Sprintf("must be between 1 and %d", enginekit.MaxQueueSize))
 	case c.BatchMaxEvents < 0 || c.BatchMaxEvents > maxRingSize:
 		return bad("batchMaxEvents", c.BatchMaxEvents, fmt.Sprintf("must be between 1 and %d", maxRingSize))
 	case c.BatchMaxDelay < 0:
 		return bad("batchMaxDelay", c.BatchMaxDelay.Std(), "must be >= 0")
 	case c.PublishBlockTimeout < 0:
 		return bad("publishBlockTimeout", c.PublishBlockTimeout.Std(), "must be >= 0")
-	case c.AsyncWorkers < 0 || c.AsyncWorkers > bus.MaxWorkers:
-		return bad("asyncWorkers", c.AsyncWorkers, fmt.Sprintf("must be between 1 and %d", bus.MaxWorkers))
-	case c.WorkerCount < 0 || c.WorkerCount > bus.MaxWorkers:
-		return bad("workerCount", c.WorkerCount, fmt.Sprintf("must be between 1 and %d", bus.MaxWorkers))
-	case c.AsyncQueueSize < 0 || c.AsyncQueueSize > bus.MaxQueueSize:
-		return bad("asyncQueueSize", c.AsyncQueueSize, fmt.Sprintf("must be between 1 and %d", bus.MaxQueueSize))
+	case c.AsyncWorkers < 0 || c.AsyncWorkers > enginekit.MaxWorkers:
+		return bad("asyncWorkers", c.AsyncWorkers, fmt.Sprintf("must be between 1 and %d", enginekit.MaxWorkers))
+	case c.WorkerCount < 0 || c.WorkerCount > enginekit.MaxWorkers:
+		return bad("workerCount", c.WorkerCount, fmt.Sprintf("must be between 1 and %d", enginekit.MaxWorkers))
+	case c.AsyncQueueSize < 0 || c.AsyncQueueSize > enginekit.MaxQueueSize:
+		return bad("asyncQueueSize", c.AsyncQueueSize, fmt.Sprintf("must be between 1 and %d", enginekit.MaxQueueSize))
 	case c.UnsubscribeWait < 0:
 		return bad("unsubscribeWait", c.UnsubscribeWait.Std(), "must be >= 0")
 	case c.StopGrace < 0:
 		return bad("stopGrace", c.StopGrace.Std(), "must be >= 0")
-	case c.TopicLimit < 0 || c.TopicLimit > bus.MaxTopicLimit:
-		return bad("topicLimit", c.TopicLimit, fmt.Sprintf("must be between 1 and %d", bus.MaxTopicLimit))
+	case c.TopicLimit < 0 || c.TopicLimit > enginekit.MaxTopicLimit:
+		return bad("topicLimit", c.TopicLimit, fmt.Sprintf("must be between 1 and %d", enginekit.MaxTopicLimit))
 	}
 	switch c.Backpressure {
 	case "", BackpressureBlock, BackpressureTimeout, BackpressureDropNewest, BackpressureDropOldest:

@@ -4,7 +4,7 @@ import (
 	"context"
 	"unsafe"
 
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Most publishers pass context.Background() or context.TODO(), whose
@@ -37,11 +37,11 @@ func trivialCtx(c context.Context) bool {
 }
 
 // handlerCtx returns the context for a handler whose subscription's
-// fallback context is life (bus.HandlerContext, without its comparisons
+// fallback context is life (enginekit.HandlerContext, without its comparisons
 // for the common case).
 func handlerCtx(pub, life context.Context) context.Context {
 	if trivialCtx(pub) {
 		return life
 	}
-	return bus.HandlerContext(pub, life)
+	return enginekit.HandlerContext(pub, life)
 }

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // batchState is what a worker carries through one batch: the events
@@ -19,7 +20,7 @@ type batchState struct {
 	evs       []bus.Event
 	ctxs      []context.Context
 	events    int
-	obs       *bus.Observers
+	obs       *enginekit.Observers
 	now       time.Time
 	delivered uint64
 	failed    uint64
@@ -110,7 +111,7 @@ func (s *shard) dispatch() {
 // skipRetired counts as skipped the events evs[i:j] that were accepted
 // for the removed subscription rs (positions below its cutoff on this
 // shard): queued for it, never to be handled.
-func (s *shard) skipRetired(rs *subscription, tc *bus.TopicCounters, i, j int) {
+func (s *shard) skipRetired(rs *subscription, tc *enginekit.TopicCounters, i, j int) {
 	c, ok := rs.cutoffs[s]
 	first := s.bs.base + uint64(i)
 	if !ok || c <= first {
@@ -132,7 +133,7 @@ func (s *shard) skipRetired(rs *subscription, tc *bus.TopicCounters, i, j int) {
 // gets the run's Delivered, Failed and skipped (Dropped) calls. If a
 // handler calls runtime.Goexit, the deferred accounting still runs and the
 // lock is released; callRange has set up the hand-over to a new worker.
-func (s *shard) runSync(sub *subscription, tc *bus.TopicCounters, run []bus.Event, ctxs []context.Context) {
+func (s *shard) runSync(sub *subscription, tc *enginekit.TopicCounters, run []bus.Event, ctxs []context.Context) {
 	bs := &s.bs
 	from := bs.evI
 	bs.evI = 0
@@ -165,7 +166,7 @@ func (s *shard) runSync(sub *subscription, tc *bus.TopicCounters, run []bus.Even
 
 // settleRun records the latency and topic counters of the sync calls
 // made since the batch counters were delivered, failed and skipped.
-func (s *shard) settleRun(tc *bus.TopicCounters, d time.Duration, delivered, failed, skipped uint64) {
+func (s *shard) settleRun(tc *enginekit.TopicCounters, d time.Duration, delivered, failed, skipped uint64) {
 	bs := &s.bs
 	if calls := bs.delivered - delivered; calls != 0 {
 		s.latency.ObserveN(d, calls)
@@ -232,7 +233,7 @@ func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Eve
 		}
 		ctx := life
 		if c := ctxs[i]; c != nil {
-			ctx = bus.HandlerContext(c, life)
+			ctx = enginekit.HandlerContext(c, life)
 		}
 		if msg != nil {
 			msg.MessageReceived(ctx, run[i], sub.id)
@@ -258,7 +259,7 @@ func sameString(a, b string) bool {
 // enqueue queues one pool job per event of run for an async subscription,
 // waiting while the pool's queue is full (lossless) unless the run is
 // abandoned.
-func (s *shard) enqueue(sub *subscription, tc *bus.TopicCounters, run []bus.Event, ctxs []context.Context) {
+func (s *shard) enqueue(sub *subscription, tc *enginekit.TopicCounters, run []bus.Event, ctxs []context.Context) {
 	bs := &s.bs
 	q := s.run.pool.q
 	for i := range run {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // EventBus is the sharded ring engine. Create it with NewEventBus or New;
@@ -38,13 +39,13 @@ type EventBus struct {
 	mu         sync.Mutex
 	run        *runState
 	subs       map[string]*subscription
-	retired    []*subscription   // removed with events queued (see retireLocked)
-	topics     bus.TopicRegistry // subscriptions per pattern (Topics, SubscriberCount)
+	retired    []*subscription         // removed with events queued (see retireLocked)
+	topics     enginekit.TopicRegistry // subscriptions per pattern (Topics, SubscriberCount)
 	nextSeq    uint64
 	shardCount int
 	nextShard  int
 
-	observer bus.ObserverSlot
+	observer enginekit.ObserverSlot
 	stats    engineStats
 	async    asyncStats
 }
@@ -66,7 +67,7 @@ type runState struct {
 // returns a stopped engine.
 func New(config map[string]any) (bus.EventBus, error) {
 	var cfg Config
-	if err := bus.DecodeConfig(config, &cfg); err != nil {
+	if err := enginekit.DecodeConfig(config, &cfg); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return NewEventBus(cfg)

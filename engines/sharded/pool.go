@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // asyncJob is one event for one async subscription.
 type asyncJob struct {
 	sub *subscription
-	tc  *bus.TopicCounters // the event's TopicStats counters
+	tc  *enginekit.TopicCounters // the event's TopicStats counters
 	ctx context.Context
 	ev  bus.Event
 }
@@ -71,7 +72,7 @@ func (p *pool) handle(j *asyncJob, goexited *bool) {
 	var (
 		returned bool
 		ctx      context.Context
-		obs      *bus.Observers
+		obs      *enginekit.Observers
 		start    time.Duration
 	)
 	defer func() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // errSealed is returned internally when a ring was sealed under a
@@ -28,14 +29,14 @@ var errSealed = fmt.Errorf("ring sealed")
 // oldest queued event and accepts this one. Every refusal and eviction is
 // counted.
 //
-// ctx's values reach the handlers (bus.HandlerContext), its cancellation
+// ctx's values reach the handlers (enginekit.HandlerContext), its cancellation
 // does not. A nil error means the event will be delivered (or, in
 // drop-oldest mode, delivered or counted as evicted). Publish returns
 // bus.ErrEventBusNotStarted while the engine is stopped, and
 // bus.ErrEmptyTopic or bus.ErrWildcardPublish for a bad topic. The hot
 // path takes no lock and does not allocate.
 func (b *EventBus) Publish(ctx context.Context, event bus.Event) error {
-	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
+	if err := enginekit.ValidatePublishTopic(event.Topic); err != nil {
 		return fmt.Errorf("sharded engine: %w", err)
 	}
 	if ctx == nil {
@@ -213,7 +214,7 @@ func (s *shard) evictOne() {
 // are events[:n] and a retry of events[n:] neither loses nor duplicates.
 func (b *EventBus) PublishBatch(ctx context.Context, events []bus.Event) (int, error) {
 	for i := range events {
-		if err := bus.ValidatePublishTopic(events[i].Topic); err != nil {
+		if err := enginekit.ValidatePublishTopic(events[i].Topic); err != nil {
 			return 0, fmt.Errorf("sharded engine: batch event %d: %w", i, err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // routeTable is an immutable snapshot of the subscriptions, replaced
@@ -29,7 +30,7 @@ type resolved struct {
 	// tc are the topic's TopicStats counters, looked up once per
 	// resolution so that the worker counts a whole run with one atomic
 	// add per counter and never looks the topic up per event.
-	tc *bus.TopicCounters
+	tc *enginekit.TopicCounters
 }
 
 func buildRoutes(subs map[string]*subscription, retired []*subscription) *routeTable {
@@ -85,7 +86,7 @@ const maxCachedTopics = 4096
 // It is owned by one goroutine.
 type routeCache struct {
 	table     *routeTable
-	topics    *bus.TopicTable
+	topics    *enginekit.TopicTable
 	m         map[string]*resolved
 	lastTopic string
 	last      *resolved

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // shard is one ring and the state of the worker that drains it. Fields are
@@ -18,13 +19,13 @@ type shard struct {
 	// below continue on the same lines: the layout is that of the fields
 	// written out here before the ring was a type (TestShardLayout).
 	ring
-	dispatched atomic.Uint64        // events handed to the subscriptions
-	batches    atomic.Uint64        // batches dispatched
-	delivered  atomic.Uint64        // sync handler calls that returned
-	failed     atomic.Uint64        // sync handler calls that failed or panicked
-	panics     atomic.Uint64        // sync handler calls that panicked
-	skipped    atomic.Uint64        // handler calls not made (see Metrics.Skipped)
-	latency    bus.LatencyHistogram // sync handler calls, timed per run (latency.go)
+	dispatched atomic.Uint64              // events handed to the subscriptions
+	batches    atomic.Uint64              // batches dispatched
+	delivered  atomic.Uint64              // sync handler calls that returned
+	failed     atomic.Uint64              // sync handler calls that failed or panicked
+	panics     atomic.Uint64              // sync handler calls that panicked
+	skipped    atomic.Uint64              // handler calls not made (see Metrics.Skipped)
+	latency    enginekit.LatencyHistogram // sync handler calls, timed per run (latency.go)
 	_          padding
 	// Written by the worker when it parks; read by producers after every
 	// publish.

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Counters live where they are written, each group on its own cache lines
@@ -26,7 +27,7 @@ type engineStats struct {
 	lossy   atomic.Bool
 	// topics holds the per-topic counters (TopicStats), bounded by
 	// Config.TopicLimit.
-	topics bus.TopicTable
+	topics enginekit.TopicTable
 }
 
 // asyncStats counts async handler calls; written by pool workers.
@@ -37,7 +38,7 @@ type asyncStats struct {
 	panics    atomic.Uint64
 	skipped   atomic.Uint64
 	// latency times every async handler call (see latency.go).
-	latency bus.LatencyHistogram
+	latency enginekit.LatencyHistogram
 	_       padding
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // subscription is the engine's bus.Subscription.
@@ -79,7 +80,7 @@ func (b *EventBus) SubscribeAsync(ctx context.Context, topic string, handler bus
 }
 
 func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
-	if err := bus.ValidateSubscription(topic, handler); err != nil {
+	if err := enginekit.ValidateSubscription(topic, handler); err != nil {
 		return nil, err
 	}
 	b.mu.Lock()
@@ -88,7 +89,7 @@ func (b *EventBus) subscribe(topic string, handler bus.EventHandler, async bool)
 		return nil, bus.ErrEventBusNotStarted
 	}
 	b.nextSeq++
-	s := &subscription{bus: b, id: bus.NewID(), topic: topic, async: async, handler: handler, seq: b.nextSeq}
+	s := &subscription{bus: b, id: enginekit.NewID(), topic: topic, async: async, handler: handler, seq: b.nextSeq}
 	s.active.Store(true)
 	s.setLife(b.run.life)
 	b.subs[s.id] = s

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 )
 
 // Mailbox is a small third-party engine written against the contract
@@ -72,7 +73,7 @@ func NewMailboxEngine(cfg map[string]any) (bus.EventBus, error) {
 	}
 	// DecodeConfig refuses unknown keys (a typo is an error at Init) and
 	// accepts the module-level keys every engine is given.
-	if err := bus.DecodeConfig(cfg, &c); err != nil {
+	if err := enginekit.DecodeConfig(cfg, &c); err != nil {
 		return nil, fmt.Errorf("mailbox engine: %w", err)
 	}
 	if c.AsyncLimit < 0 {
@@ -185,7 +186,7 @@ func (m *Mailbox) Stop(ctx context.Context) error {
 // Publish appends the event to the mailbox of every subscription whose
 // pattern matches its topic.
 func (m *Mailbox) Publish(ctx context.Context, event bus.Event) error {
-	if err := bus.ValidatePublishTopic(event.Topic); err != nil {
+	if err := enginekit.ValidatePublishTopic(event.Topic); err != nil {
 		return fmt.Errorf("mailbox engine: %w", err)
 	}
 	m.mu.RLock()
@@ -244,7 +245,7 @@ func (m *Mailbox) SubscribeAsync(ctx context.Context, topic string, handler bus.
 }
 
 func (m *Mailbox) subscribe(topic string, handler bus.EventHandler, async bool) (bus.Subscription, error) {
-	if err := bus.ValidateSubscription(topic, handler); err != nil {
+	if err := enginekit.ValidateSubscription(topic, handler); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
@@ -252,7 +253,7 @@ func (m *Mailbox) subscribe(topic string, handler bus.EventHandler, async bool) 
 	if !m.running {
 		return nil, bus.ErrEventBusNotStarted
 	}
-	s := &mailboxSub{m: m, id: bus.NewID(), topic: topic, async: async, handler: handler}
+	s := &mailboxSub{m: m, id: enginekit.NewID(), topic: topic, async: async, handler: handler}
 	s.wake = sync.NewCond(&s.mu)
 	m.subs[s.id] = s
 	s.run(m.life)
@@ -466,7 +467,7 @@ func (s *mailboxSub) run(life context.Context) {
 // The handler's context carries the publisher's values but ends only when
 // a Stop deadline expires.
 func (s *mailboxSub) deliver(life context.Context, e envelope) {
-	err := bus.CallHandler(bus.HandlerContext(e.ctx, life), s.handler, e.event)
+	err := enginekit.CallHandler(enginekit.HandlerContext(e.ctx, life), s.handler, e.event)
 	s.m.delivered.Add(1)
 	if err != nil {
 		s.m.failed.Add(1)

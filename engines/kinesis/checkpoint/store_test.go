@@ -12,7 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
 
-	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 	"github.com/switchyard-go/eventbus/internal/testutil"
@@ -49,7 +49,7 @@ func stores(t *testing.T) map[string]checkpoint.Store {
 	t.Cleanup(func() { _ = cl.Close() })
 	return map[string]checkpoint.Store{
 		"memory": checkpoint.NewMemory(),
-		"redis":  checkpoint.NewRedis(cl, "t"+bus.NewID()[:8]+":"),
+		"redis":  checkpoint.NewRedis(cl, "t"+enginekit.NewID()[:8]+":"),
 	}
 }
 
