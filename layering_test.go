@@ -14,7 +14,7 @@ import (
 func TestLeafPackagesDoNotImportTheRoot(t *testing.T) {
 	const root = "github.com/switchyard-go/eventbus"
 	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}: {{join .Deps \" \"}}",
-		"./bus", "./enginekit", "./broker", "./engines/...", "./exporters", "./eventbustest", "./otelbus", "./core").CombinedOutput()
+		"./bus", "./enginekit", "./broker", "./internal/brokerkit", "./engines/...", "./exporters", "./eventbustest", "./otelbus", "./core").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}

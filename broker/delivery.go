@@ -25,7 +25,7 @@ type Delivery struct {
 	Redelivered bool
 	// CloudEvent holds the event's CloudEvents attributes as its producer
 	// wrote them (type, source, subject…; see EventAttributes). Set by
-	// the Dispatcher.
+	// the engine before the handler runs.
 	CloudEvent Attributes
 
 	mode    AckMode
@@ -51,6 +51,10 @@ func (d *Delivery) Ack() error {
 	}
 	return d.settle()
 }
+
+// SetAckMode sets the ack mode the handler's Ack honours. Engines (their
+// dispatcher) call it before the handler runs; handlers never need it.
+func (d *Delivery) SetAckMode(m AckMode) { d.mode = m }
 
 // settle runs the engine's ack once.
 func (d *Delivery) settle() error {

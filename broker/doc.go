@@ -1,13 +1,25 @@
-// Package broker is the toolkit shared by Switchyard's broker engines
-// (Redis Streams, Kafka, Kinesis): the CloudEvents wire codec, the retry
-// policy, dead-letter routing, ack modes, payload and in-flight limits, the
-// background-error observer and the dispatcher that runs a handler with all
-// of them. One package, so the three engines behave the same way.
+// Package broker holds what application code and configuration use of
+// Switchyard's broker engines (Redis Streams, Kafka, Kinesis), which all
+// behave the same way:
+//
+//   - in a handler: DeliveryFrom (the received entry: id, attempt,
+//     redelivered flag), Ack (AckManual mode), EventAttributes (the
+//     CloudEvents attributes) and DecodePayload (the payload as your type;
+//     eventbus.PayloadAs is the same function at the root);
+//   - in configuration: Options (retries, dead letters, ack mode, payload
+//     and in-flight limits), TLSOptions, AckMode, RetryPolicy and Backoff;
+//   - the dead-letter Metadata keys (MetadataKeyDeadLetter*), the
+//     sentinel errors, and the background-error observer (ErrorObserver,
+//     Scope) the engines' SetErrorObserver takes.
+//
+// The plumbing the engines share (the CloudEvents codec, the dispatcher,
+// counters, limiter, epochs, redaction) is internal to this module
+// (internal/brokerkit): nothing in it is needed to use an engine.
 //
 // # Wire format
 //
 // Events travel as CloudEvents 1.0 (github.com/cloudevents/sdk-go/v2). A
-// Codec maps a bus.Event to a CloudEvent and back:
+// broker engine maps a bus.Event to a CloudEvent and back:
 //
 //	id              a fresh random id per Publish (enginekit.NewID)
 //	source          Options.Source (default "switchyard")
@@ -18,19 +30,16 @@
 //	data            the JSON encoding of Event.Payload
 //	extensions      Event.Metadata, one extension attribute per key
 //
-// WithOrigin on the Publish context sets another type and source (dead
-// letters keep the original event's this way); the subject is always the
-// topic.
+// Dead letters keep the original event's type and source; the subject is
+// always the topic.
 //
-// Two content modes are provided: binary (EncodeBinary/DecodeBinary:
-// attributes as string pairs for the broker's headers or fields, data as
-// the body; Redis and Kafka write it) and structured (EncodeStructured/
-// DecodeStructured: one application/cloudevents+json document; Kinesis,
+// Two content modes are provided: binary (attributes as string pairs for the broker's headers or fields, data as
+// the body; Redis and Kafka write it) and structured (one
+// application/cloudevents+json document; Kinesis,
 // which has no headers, writes it). In a structured document JSON data is
 // the "data" member and any other data is base64 in "data_base64", so
 // every document is valid UTF-8 JSON. On receive, the Redis and Kafka
-// engines accept both modes, told apart by the content type
-// (DecodeMessage); the batched mode (application/cloudevents-batch+json)
+// engines accept both modes, told apart by the content type; the batched mode (application/cloudevents-batch+json)
 // is refused with ErrBatchedMode and dead-lettered. Events of any
 // CloudEvents 1.0 producer are read, and any CloudEvents consumer can
 // read ours: tests judge both directions with the CloudEvents Go SDK.
@@ -52,7 +61,7 @@
 //
 // CloudEvents extension names are lowercase ASCII letters and digits
 // (and should not exceed 20 characters), so Metadata keys are mapped
-// reversibly (ExtensionName / MetadataKey):
+// reversibly:
 //
 //   - a key that already is lowercase alphanumeric, is not a CloudEvents
 //     context attribute (id, source, type, time, …), not one of the short
@@ -81,12 +90,12 @@
 //
 // # Delivery
 //
-// A Dispatcher runs a subscription's handler for one received event and
-// says what the engine must do with it (Outcome): ack, dead-letter then
+// For each received event the engine runs the subscription's handler
+// and then does one of three things with the event: ack, dead-letter then
 // ack, or leave it unacknowledged for the broker to redeliver. It applies
 // the AckMode, the retry policy (capped exponential backoff with full
 // jitter, Options.MaxRetries), panic recovery (enginekit.CallHandler), the
-// counters (Counters, surfaced as bus.EngineStats) and the bus.Observer.
+// counters (surfaced as bus.EngineStats) and the bus.Observer.
 // Engines put a *Delivery in the handler's context; in AckManual mode the
 // handler acknowledges through it (Ack(ctx)).
 //
@@ -103,7 +112,7 @@
 // # Background errors
 //
 // Engines report transient errors of their background loops (read,
-// reclaim, ack flush, reconnect) to Errors, which counts them per Scope
-// and forwards them to an ErrorObserver, or logs them with log/slog when
+// reclaim, ack flush, reconnect): each is counted per Scope and passed
+// to the ErrorObserver installed with the engine's SetErrorObserver, or logs them with log/slog when
 // none is installed. Nothing is silently swallowed.
 package broker

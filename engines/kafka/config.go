@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // Config configures the Kafka engine. The first five fields are the
@@ -183,7 +184,7 @@ func (c *Config) validateOwn() error {
 	for i, b := range c.Brokers {
 		// Shown redacted: a broker written as a URL may carry userinfo
 		// or a query, and neither may reach an error or a log line.
-		shown := strconv.Quote(broker.RedactURL(b))
+		shown := strconv.Quote(brokerkit.RedactURL(b))
 		if strings.ContainsAny(b, "@?#/") {
 			return invalid(fmt.Sprintf("brokers[%d]", i), shown, "want host:port (credentials go in security sasl.username and sasl.password, not in the address)")
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // consumerRun is one subscription's consumer group member for one engine
@@ -28,7 +29,7 @@ type consumerRun struct {
 	done   chan struct{}
 
 	handler *ConsumerGroupHandler
-	limiter *broker.Limiter
+	limiter *brokerkit.Limiter
 	jobs    chan job // async subscriptions: work for the pool
 	workers sync.WaitGroup
 
@@ -52,7 +53,7 @@ func newConsumerRun(s *subscription, r *runState) *consumerRun {
 		ctx:     ctx,
 		cancel:  cancel,
 		done:    make(chan struct{}),
-		limiter: broker.NewLimiter(s.b.opts.MaxInFlight),
+		limiter: brokerkit.NewLimiter(s.b.opts.MaxInFlight),
 		wake:    make(chan struct{}, 1),
 		claims:  map[*claimState]struct{}{},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // Engine states.
@@ -36,11 +37,11 @@ const (
 type EventBus struct {
 	set   *settings
 	opts  broker.Options // defaults applied
-	codec *broker.Codec
+	codec *brokerkit.Codec
 
-	counters broker.Counters
+	counters brokerkit.Counters
 	errs     broker.Errors
-	disp     *broker.Dispatcher
+	disp     *brokerkit.Dispatcher
 
 	// lifeMu serializes Start and Stop.
 	lifeMu sync.Mutex
@@ -114,11 +115,11 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	b := &EventBus{
 		set:   set,
 		opts:  set.cfg.Options,
-		codec: broker.NewCodec(set.cfg.Options),
+		codec: brokerkit.NewCodec(set.cfg.Options),
 		subs:  map[string]*subscription{},
 	}
 	b.errs.Engine = "kafka"
-	b.disp = broker.NewDispatcher(b.opts, &b.counters, &b.errs)
+	b.disp = brokerkit.NewDispatcher(b.opts, &b.counters, &b.errs)
 	return b, nil
 }
 

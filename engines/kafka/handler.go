@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // ConsumerGroupHandler is the sarama.ConsumerGroupHandler behind every
@@ -159,7 +160,7 @@ func (h *ConsumerGroupHandler) handle(cs *claimState, m *sarama.ConsumerMessage)
 }
 
 // finish acts on a dispatch result.
-func (h *ConsumerGroupHandler) finish(cs *claimState, off int64, res broker.Result, del *broker.Delivery) {
+func (h *ConsumerGroupHandler) finish(cs *claimState, off int64, res brokerkit.Result, del *broker.Delivery) {
 	settle := func() {
 		if del != nil {
 			_ = del.Settle()
@@ -168,15 +169,15 @@ func (h *ConsumerGroupHandler) finish(cs *claimState, off int64, res broker.Resu
 		}
 	}
 	switch res.Outcome {
-	case broker.OutcomeAck, broker.OutcomeDrop:
+	case brokerkit.OutcomeAck, brokerkit.OutcomeDrop:
 		settle()
-	case broker.OutcomeDeadLetter:
+	case brokerkit.OutcomeDeadLetter:
 		if h.cr.deadLetter(res.DeadLetter) {
 			settle()
 		} else {
 			cs.abandon(off)
 		}
-	case broker.OutcomeLeave:
+	case brokerkit.OutcomeLeave:
 		if h.cr.s.b.opts.AckMode != broker.AckManual {
 			cs.abandon(off) // stopping between retries: redelivered later
 		}
@@ -199,7 +200,7 @@ const deadLetterGiveUpAttempts = 5
 // dropped instead of dead-lettered. On false (stopping) the record stays
 // unsettled and is redelivered. Transient failures (broker unreachable)
 // are retried for as long as the consumer runs, each one reported.
-func (cr *consumerRun) deadLetter(dl broker.DeadLetter) bool {
+func (cr *consumerRun) deadLetter(dl brokerkit.DeadLetter) bool {
 	bo := broker.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 	b := cr.s.b
 	permanent := 0

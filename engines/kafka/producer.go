@@ -7,6 +7,7 @@ import (
 	"github.com/IBM/sarama"
 
 	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // producer wraps sarama's AsyncProducer so that many concurrent Publish
@@ -17,7 +18,7 @@ import (
 // Metadata and blocks on it; the single ack goroutine (loop) reads
 // Successes and Errors and completes the waiter of each message. An
 // asynchronous publish (producer option "async") puts its
-// *broker.Epoch there instead: the loop settles it there, and reports a failure
+// *brokerkit.Epoch there instead: the loop settles it there, and reports a failure
 // (broker.ScopePublish) and counts it as dropped. Sarama closes both channels after AsyncClose has flushed
 // every buffered message, which ends the loop; close waits for that.
 type producer struct {
@@ -27,7 +28,7 @@ type producer struct {
 	drops func(topic string)
 	// async counts the asynchronous publishes without an outcome yet, by
 	// epoch: Flush waits only for those made before it.
-	async broker.Epochs
+	async brokerkit.Epochs
 }
 
 // waiter carries one synchronous publish's outcome. ch has room for the
@@ -62,7 +63,7 @@ func (p *producer) loop() {
 			switch t := m.Metadata.(type) {
 			case *waiter:
 				t.ch <- nil
-			case *broker.Epoch:
+			case *brokerkit.Epoch:
 				t.End()
 			}
 			releaseMessage(m)
@@ -76,7 +77,7 @@ func (p *producer) loop() {
 				releaseMessage(e.Msg)
 				continue
 			}
-			if ep, ok := e.Msg.Metadata.(*broker.Epoch); ok {
+			if ep, ok := e.Msg.Metadata.(*brokerkit.Epoch); ok {
 				ep.End()
 			}
 			p.drops(e.Msg.Topic)

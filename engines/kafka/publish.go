@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // Publish writes the event to the Kafka topic named event.Topic, as a
@@ -65,7 +65,7 @@ func (b *EventBus) send(ctx context.Context, r *runState, e bus.Event, async boo
 		return err
 	}
 	var w *waiter
-	var ep *broker.Epoch
+	var ep *brokerkit.Epoch
 	if async {
 		ep = r.prod.async.Begin()
 		msg.Metadata = ep

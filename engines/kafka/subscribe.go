@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // subscription is one Subscribe or SubscribeAsync registration. It
@@ -35,7 +36,7 @@ type subscription struct {
 	// handling counts the records being handled (decoded, dispatched,
 	// settled), so that Flush also waits for handlers of records already
 	// settled before they ran (ack mode on-receive).
-	handling broker.Epochs
+	handling brokerkit.Epochs
 
 	// syncMu makes a sync subscription's handler calls one at a time
 	// across all its partitions (sarama consumes partitions in parallel).

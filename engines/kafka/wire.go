@@ -9,8 +9,8 @@ import (
 
 	"github.com/IBM/sarama"
 
-	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // Kafka protocol binding of CloudEvents. The engine writes binary content
@@ -30,8 +30,8 @@ const (
 // so that encoding them allocates nothing.
 var staticKeys = func() map[string][]byte {
 	m := map[string][]byte{}
-	for _, a := range []string{broker.AttrSpecVersion, broker.AttrID, broker.AttrSource, broker.AttrType,
-		broker.AttrSubject, broker.AttrTime, broker.AttrDataContentType, "partitionkey"} {
+	for _, a := range []string{brokerkit.AttrSpecVersion, brokerkit.AttrID, brokerkit.AttrSource, brokerkit.AttrType,
+		brokerkit.AttrSubject, brokerkit.AttrTime, brokerkit.AttrDataContentType, "partitionkey"} {
 		m[a] = []byte(headerPrefix + a)
 	}
 	return m
@@ -135,31 +135,31 @@ var attrNames = func() map[string]string {
 // than "ce_*" and "content-type" are ignored. The event's Topic is the
 // record's topic (a foreign event's own type and subject stay in the
 // Envelope). Errors wrap broker.ErrMalformed.
-func (b *EventBus) decodeRecord(m *sarama.ConsumerMessage) (broker.Envelope, error) {
-	bm := broker.BinaryMessage{Data: m.Value, Attributes: make([]broker.Attribute, 0, len(m.Headers))}
+func (b *EventBus) decodeRecord(m *sarama.ConsumerMessage) (brokerkit.Envelope, error) {
+	bm := brokerkit.BinaryMessage{Data: m.Value, Attributes: make([]brokerkit.Attribute, 0, len(m.Headers))}
 	for _, h := range m.Headers {
 		if h == nil {
 			continue
 		}
 		if name, ok := attrNames[string(h.Key)]; ok {
 			v := ""
-			if name == broker.AttrTime {
+			if name == brokerkit.AttrTime {
 				// Only parsed, never kept: no copy needed.
 				v = bytesString(h.Value)
 			} else {
 				v = b.headerValue(m, h.Value)
 			}
-			bm.Attributes = append(bm.Attributes, broker.Attribute{Name: name, Value: v})
+			bm.Attributes = append(bm.Attributes, brokerkit.Attribute{Name: name, Value: v})
 			continue
 		}
 		switch {
 		case len(h.Key) > len(headerPrefix) && string(h.Key[:len(headerPrefix)]) == headerPrefix:
-			bm.Attributes = append(bm.Attributes, broker.Attribute{Name: lowerString(h.Key[len(headerPrefix):]), Value: string(h.Value)})
+			bm.Attributes = append(bm.Attributes, brokerkit.Attribute{Name: lowerString(h.Key[len(headerPrefix):]), Value: string(h.Value)})
 		case bytes.EqualFold(h.Key, contentTypeKey):
 			bm.ContentType = b.headerValue(m, h.Value)
 		}
 	}
-	env, err := broker.DecodeMessage(bm)
+	env, err := brokerkit.DecodeMessage(bm)
 	env.Event.Topic = m.Topic
 	return env, err
 }
@@ -171,10 +171,10 @@ func (b *EventBus) headerValue(m *sarama.ConsumerMessage, v []byte) string {
 	switch string(v) {
 	case m.Topic:
 		return m.Topic
-	case broker.SpecVersion:
-		return broker.SpecVersion
-	case broker.ContentTypeJSON:
-		return broker.ContentTypeJSON
+	case brokerkit.SpecVersion:
+		return brokerkit.SpecVersion
+	case brokerkit.ContentTypeJSON:
+		return brokerkit.ContentTypeJSON
 	case b.opts.Source:
 		return b.opts.Source
 	}

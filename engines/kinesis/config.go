@@ -9,6 +9,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // Kinesis service limits the defaults and validation follow.
@@ -342,7 +343,7 @@ func (c Config) Validate() error {
 		}
 	}
 	if c.Endpoint != "" {
-		shown := fmt.Sprintf("%q", broker.RedactURL(c.Endpoint))
+		shown := fmt.Sprintf("%q", brokerkit.RedactURL(c.Endpoint))
 		if strings.ContainsAny(c.Endpoint, "@?#") {
 			return invalid("endpoint", shown, "must be an http:// or https:// URL without credentials, query or fragment (credentials go in accessKeyId/secretAccessKey)")
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // consumer is one run (Start to Stop) of a subscription's readers.
@@ -58,7 +59,7 @@ type consumer struct {
 type job struct {
 	r      *reader
 	ticket uint64
-	env    broker.Envelope
+	env    brokerkit.Envelope
 	seq    string
 }
 
@@ -337,7 +338,7 @@ func (c *consumer) work() {
 }
 
 // handle dispatches one event and settles it according to the outcome.
-func (c *consumer) handle(r *reader, ticket uint64, env broker.Envelope, seq string) {
+func (c *consumer) handle(r *reader, ticket uint64, env brokerkit.Envelope, seq string) {
 	b := c.b
 	defer c.s.handling.Begin().End()
 	del := broker.NewDelivery(b.cfg.AckMode, func() error { r.tracker.settle(ticket); return nil })
@@ -348,9 +349,9 @@ func (c *consumer) handle(r *reader, ticket uint64, env broker.Envelope, seq str
 	}
 	res := b.dispatcher.Dispatch(c.life, c.quit, c.s.id, c.s.handler, env, del)
 	switch res.Outcome {
-	case broker.OutcomeAck, broker.OutcomeDrop:
+	case brokerkit.OutcomeAck, brokerkit.OutcomeDrop:
 		_ = del.Settle()
-	case broker.OutcomeDeadLetter:
+	case brokerkit.OutcomeDeadLetter:
 		if c.deadLetter(res.DeadLetter) {
 			_ = del.Settle()
 		}

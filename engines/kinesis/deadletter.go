@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // deadLetterGiveUpAttempts bounds the dead-letter publishes of one event
@@ -26,7 +27,7 @@ const deadLetterGiveUpAttempts = 5
 // On false (stopping) the event is left unsettled and read again after
 // the next Start (at-least-once). Other failures are retried for as long
 // as the consumer runs, each one reported.
-func (c *consumer) deadLetter(dl broker.DeadLetter) bool {
+func (c *consumer) deadLetter(dl brokerkit.DeadLetter) bool {
 	bo := broker.Backoff{Base: 100 * time.Millisecond, Max: 5 * time.Second}
 	tooLarge := 0
 	for {

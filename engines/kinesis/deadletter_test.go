@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
@@ -21,7 +22,7 @@ func TestADeadLetterThatCannotBeWrittenDoesNotStallTheShard(t *testing.T) {
 	cfg := testConfig(kinesalite.Endpoint())
 	cfg.Options.MaxRetries = -1
 	poison := bus.Event{Topic: "stall.in", Payload: strings.Repeat("p", 300), Metadata: map[string]any{bus.MetadataKeyPartition: "k"}}
-	doc, err := broker.NewCodec(cfg.Options).EncodeStructured(poison)
+	doc, err := brokerkit.NewCodec(cfg.Options).EncodeStructured(poison)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // EventBus is the Kinesis engine: every topic shares one stream, events
@@ -31,9 +32,9 @@ type EventBus struct {
 	cfg        Config
 	client     *kinesis.Client
 	httpc      *http.Client
-	codec      *broker.Codec
-	dispatcher *broker.Dispatcher
-	counters   broker.Counters
+	codec      *brokerkit.Codec
+	dispatcher *brokerkit.Dispatcher
+	counters   brokerkit.Counters
 	errs       broker.Errors
 	prodStats  producerCounters
 	readCalls  atomic.Uint64 // GetRecords calls made
@@ -119,13 +120,13 @@ func NewEventBus(c Config, opts ...Option) (*EventBus, error) {
 		cfg:      c,
 		client:   client,
 		httpc:    httpc,
-		codec:    broker.NewCodec(c.Options),
+		codec:    brokerkit.NewCodec(c.Options),
 		subs:     map[string]*subscription{},
 		appSlots: map[string]map[int]bool{},
 		reads:    newReadLimiter(),
 	}
 	b.errs.Engine = "kinesis"
-	b.dispatcher = broker.NewDispatcher(c.Options, &b.counters, &b.errs)
+	b.dispatcher = brokerkit.NewDispatcher(c.Options, &b.counters, &b.errs)
 	for _, o := range opts {
 		o(b)
 	}
@@ -136,8 +137,8 @@ func NewEventBus(c Config, opts ...Option) (*EventBus, error) {
 			if err != nil {
 				// Redacted: url.Parse's error quotes the whole URL,
 				// password included.
-				return nil, invalid("checkpointRedis.url", fmt.Sprintf("%q", broker.RedactURL(c.CheckpointRedis.URL)),
-					broker.URLErrorReason(err, c.CheckpointRedis.URL, c.CheckpointRedis.Password))
+				return nil, invalid("checkpointRedis.url", fmt.Sprintf("%q", brokerkit.RedactURL(c.CheckpointRedis.URL)),
+					brokerkit.URLErrorReason(err, c.CheckpointRedis.URL, c.CheckpointRedis.Password))
 			}
 			if c.CheckpointRedis.DB != 0 {
 				ro.DB = c.CheckpointRedis.DB

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // reader reads one leased shard for one consumer: GetShardIterator after
@@ -225,7 +226,7 @@ func (r *reader) process(rec types.Record) bool {
 		r.tracker.skip(seq)
 		return true
 	}
-	env, err := broker.DecodeStructured(rec.Data)
+	env, err := brokerkit.DecodeStructured(rec.Data)
 	if err != nil {
 		// Not a CloudEvent: every consumer of the stream sees it, so it
 		// is reported and skipped rather than dead-lettered once per

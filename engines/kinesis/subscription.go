@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // subscription is a registered handler and its consumer: the checkpoint
@@ -31,7 +32,7 @@ type subscription struct {
 	// handling counts the events being handled, so that Flush also waits
 	// for handlers of records already settled before they ran (ack mode
 	// on-receive).
-	handling broker.Epochs
+	handling brokerkit.Epochs
 
 	mu      sync.Mutex
 	run     *consumer // nil while stopped

@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // Defaults of Config, applied to zero fields.
@@ -318,14 +319,14 @@ func (c Config) redisOptions() (*goredis.Options, error) {
 	}
 	opt, err := goredis.ParseURL(u)
 	if err != nil {
-		return nil, fmt.Errorf("%w: url: %s: %s", broker.ErrInvalidOption, broker.RedactURL(u), broker.URLErrorReason(err, u, c.Password))
+		return nil, fmt.Errorf("%w: url: %s: %s", broker.ErrInvalidOption, brokerkit.RedactURL(u), brokerkit.URLErrorReason(err, u, c.Password))
 	}
 	if opt.TLSConfig != nil {
 		if err := c.Security.Apply(opt.TLSConfig, "security"); err != nil {
 			return nil, err
 		}
 	} else if !c.Security.IsZero() {
-		return nil, fmt.Errorf("%w: security: ssl.* keys are set but the url %s uses no TLS: use a rediss:// URL", broker.ErrInvalidOption, broker.RedactURL(u))
+		return nil, fmt.Errorf("%w: security: ssl.* keys are set but the url %s uses no TLS: use a rediss:// URL", broker.ErrInvalidOption, brokerkit.RedactURL(u))
 	}
 	if c.Username != "" {
 		opt.Username = c.Username
@@ -357,5 +358,5 @@ func (c Config) redisOptions() (*goredis.Options, error) {
 // and fragment) from a message that may quote them, such as a go-redis or
 // dial error.
 func (c Config) scrub(msg string) string {
-	return broker.ScrubSecrets(msg, append(broker.URLSecrets(c.URL), c.Password)...)
+	return brokerkit.ScrubSecrets(msg, append(brokerkit.URLSecrets(c.URL), c.Password)...)
 }

@@ -12,6 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // subRun is one subscription's activity during one run of the bus: a
@@ -68,7 +69,7 @@ type claimedBatch struct {
 type job struct {
 	stream string
 	entry  string
-	env    broker.Envelope
+	env    brokerkit.Envelope
 	del    *broker.Delivery
 }
 
@@ -525,13 +526,13 @@ func (r *subRun) process(j job) {
 
 // settle carries out a dispatch outcome. The entry stays tracked until its
 // ack is sent, or is untracked here when there is no ack to wait for.
-func (r *subRun) settle(stream, id string, del *broker.Delivery, res broker.Result) {
+func (r *subRun) settle(stream, id string, del *broker.Delivery, res brokerkit.Result) {
 	b := r.s.b
 	switch res.Outcome {
-	case broker.OutcomeLeave:
+	case brokerkit.OutcomeLeave:
 		r.untrack(stream, id)
 		return
-	case broker.OutcomeDeadLetter:
+	case brokerkit.OutcomeDeadLetter:
 		if err := b.publishDeadLetter(r.rs, res.DeadLetter); err != nil {
 			// Not acked: the entry is claimed again after ClaimTimeout.
 			b.errs.Report(broker.ScopeDeadLetter, fmt.Errorf("dead-letter %s %s to %s: %w", stream, id, res.DeadLetter.Topic, err))

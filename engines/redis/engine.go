@@ -14,6 +14,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // EventBus is the Redis Streams engine. Create it with NewEventBus or New;
@@ -28,14 +29,14 @@ import (
 // private consumer group behind (see Stop).
 type EventBus struct {
 	cfg   Config
-	codec *broker.Codec
+	codec *brokerkit.Codec
 	// dlqCodec encodes dead letters without the payload limit: an
 	// oversized entry's dead letter drops the payload instead.
-	dlqCodec *broker.Codec
+	dlqCodec *brokerkit.Codec
 
-	counters   broker.Counters
+	counters   brokerkit.Counters
 	errs       broker.Errors
-	dispatcher *broker.Dispatcher
+	dispatcher *brokerkit.Dispatcher
 
 	// lifeMu serializes Start and Stop.
 	lifeMu sync.Mutex
@@ -117,14 +118,14 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	cfg.setDefaults()
 	b := &EventBus{
 		cfg:   cfg,
-		codec: broker.NewCodec(cfg.Options),
+		codec: brokerkit.NewCodec(cfg.Options),
 		subs:  map[string]*subscription{},
 	}
 	dlq := cfg.Options
 	dlq.MaxPayloadBytes = -1
-	b.dlqCodec = broker.NewCodec(dlq)
+	b.dlqCodec = brokerkit.NewCodec(dlq)
 	b.errs.Engine = "redis"
-	b.dispatcher = broker.NewDispatcher(cfg.Options, &b.counters, &b.errs)
+	b.dispatcher = brokerkit.NewDispatcher(cfg.Options, &b.counters, &b.errs)
 	return b, nil
 }
 
@@ -177,7 +178,7 @@ func (b *EventBus) Start(ctx context.Context) error {
 	cancelPing()
 	if err != nil {
 		_ = client.Close()
-		return fmt.Errorf("redis engine: start: %w at %s: %s", ErrUnreachable, broker.RedactURL(b.cfg.URL), b.cfg.scrub(err.Error()))
+		return fmt.Errorf("redis engine: start: %w at %s: %s", ErrUnreachable, brokerkit.RedactURL(b.cfg.URL), b.cfg.scrub(err.Error()))
 	}
 	life, cancel := context.WithCancel(context.Background())
 	rs := &runState{client: client, life: life, cancel: cancel, quit: make(chan struct{})}

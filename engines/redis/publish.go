@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // Publish encodes event as a CloudEvent and appends it (XADD) to the
@@ -238,7 +239,7 @@ func (p *publisher) flush(batch []*pubReq) {
 
 // publishDeadLetter appends a dead letter to its stream directly (not
 // through the pipelines, which may be flushing for Stop).
-func (b *EventBus) publishDeadLetter(rs *runState, dl broker.DeadLetter) error {
+func (b *EventBus) publishDeadLetter(rs *runState, dl brokerkit.DeadLetter) error {
 	msg, err := b.dlqCodec.EncodeBinaryContext(dl.Context(rs.life), dl.Event)
 	if err != nil {
 		return err

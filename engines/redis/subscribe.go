@@ -13,6 +13,7 @@ import (
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // subscription is a registered handler. Its consumer group and consumer
@@ -28,7 +29,7 @@ type subscription struct {
 	// handling counts the entries being handled, so that Flush also waits
 	// for handlers of entries acknowledged before they ran (ack mode
 	// on-receive).
-	handling broker.Epochs
+	handling brokerkit.Epochs
 
 	group    string
 	consumer string

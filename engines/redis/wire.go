@@ -3,7 +3,7 @@ package redis
 import (
 	"fmt"
 
-	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // Stream entries are CloudEvents in binary content mode, one field per
@@ -28,8 +28,8 @@ const (
 // interface values, so building an XADD does not allocate for them.
 var boxedNames = func() map[string]any {
 	m := map[string]any{}
-	for _, n := range []string{"xadd", broker.AttrSpecVersion, broker.AttrID, broker.AttrSource, broker.AttrType,
-		broker.AttrSubject, broker.AttrTime, broker.AttrDataContentType, fieldData, "*", "MAXLEN", "~"} {
+	for _, n := range []string{"xadd", brokerkit.AttrSpecVersion, brokerkit.AttrID, brokerkit.AttrSource, brokerkit.AttrType,
+		brokerkit.AttrSubject, brokerkit.AttrTime, brokerkit.AttrDataContentType, fieldData, "*", "MAXLEN", "~"} {
 		m[n] = n
 	}
 	return m
@@ -44,7 +44,7 @@ func boxName(n string) any {
 
 // xaddCmd returns the complete XADD command for m on stream:
 // XADD stream [MAXLEN ~ n] * field value ….
-func (b *EventBus) xaddCmd(stream string, m broker.BinaryMessage) []any {
+func (b *EventBus) xaddCmd(stream string, m brokerkit.BinaryMessage) []any {
 	v := make([]any, 0, 2*len(m.Attributes)+10)
 	v = append(v, boxName("xadd"), stream)
 	if b.cfg.MaxLen > 0 {
@@ -55,7 +55,7 @@ func (b *EventBus) xaddCmd(stream string, m broker.BinaryMessage) []any {
 		v = append(v, boxName(a.Name), a.Value)
 	}
 	if m.ContentType != "" {
-		v = append(v, boxName(broker.AttrDataContentType), m.ContentType)
+		v = append(v, boxName(brokerkit.AttrDataContentType), m.ContentType)
 	}
 	if m.Data != nil {
 		v = append(v, boxName(fieldData), m.Data)
@@ -65,8 +65,8 @@ func (b *EventBus) xaddCmd(stream string, m broker.BinaryMessage) []any {
 
 // entryMessage turns a read entry's fields back into a BinaryMessage.
 // Field values arrive as strings from go-redis.
-func entryMessage(values map[string]any) broker.BinaryMessage {
-	m := broker.BinaryMessage{Attributes: make([]broker.Attribute, 0, len(values))}
+func entryMessage(values map[string]any) brokerkit.BinaryMessage {
+	m := brokerkit.BinaryMessage{Attributes: make([]brokerkit.Attribute, 0, len(values))}
 	for k, raw := range values {
 		s, ok := raw.(string)
 		if !ok {
@@ -75,10 +75,10 @@ func entryMessage(values map[string]any) broker.BinaryMessage {
 		switch k {
 		case fieldData:
 			m.Data = []byte(s)
-		case broker.AttrDataContentType, fieldContentType:
+		case brokerkit.AttrDataContentType, fieldContentType:
 			m.ContentType = s
 		default:
-			m.Attributes = append(m.Attributes, broker.Attribute{Name: k, Value: s})
+			m.Attributes = append(m.Attributes, brokerkit.Attribute{Name: k, Value: s})
 		}
 	}
 	return m
@@ -86,10 +86,10 @@ func entryMessage(values map[string]any) broker.BinaryMessage {
 
 // decodeEntry decodes an entry's message: binary mode when it has a
 // specversion field, else the mode its content type says (structured
-// mode, or an error for batched mode; see broker.DecodeMessage).
-func decodeEntry(m broker.BinaryMessage) (broker.Envelope, error) {
-	if _, ok := m.Attr(broker.AttrSpecVersion); ok {
-		return broker.DecodeBinary(m)
+// mode, or an error for batched mode; see brokerkit.DecodeMessage).
+func decodeEntry(m brokerkit.BinaryMessage) (brokerkit.Envelope, error) {
+	if _, ok := m.Attr(brokerkit.AttrSpecVersion); ok {
+		return brokerkit.DecodeBinary(m)
 	}
-	return broker.DecodeMessage(m)
+	return brokerkit.DecodeMessage(m)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
@@ -34,7 +35,7 @@ func TestWireFormat(t *testing.T) {
 			"specversion": "1.0", "source": "switchyard", "type": "user.created", "subject": "user.created",
 			"time": "2026-03-04T05:06:07Z", "datacontenttype": "application/json", "data": `{"id":7}`,
 			"partitionkey": "u-7", "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-			broker.ExtensionName("source"): "signup",
+			brokerkit.ExtensionName("source"): "signup",
 		} {
 			if v[k] != want {
 				t.Errorf("field %s = %v, want %q", k, v[k], want)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 	"github.com/switchyard-go/eventbus/internal/testutil"
 )
 
@@ -83,7 +84,7 @@ func ForeignEvents() []ForeignEvent {
 			[]any{float64(1), "two", nil}, tenant},
 		{"no data", mk("f-3", "orders/45", "", nil), nil, tenant},
 		{"unicode text data", mk("f-4", "orders/46", "text/plain; charset=utf-8", []byte("héllo 世界 ☕")),
-			[]byte("héllo 世界 ☕"), with(broker.MetadataKeyContentType, "text/plain; charset=utf-8")},
+			[]byte("héllo 世界 ☕"), with(brokerkit.MetadataKeyContentType, "text/plain; charset=utf-8")},
 		{"binary data", mk("f-5", "orders/47", "application/octet-stream", binaryData), binaryData, tenant},
 		{"large json data", mk("f-6", "orders/48", event.ApplicationJSON, large),
 			map[string]any{"text": largeText}, tenant},
@@ -156,7 +157,7 @@ func OwnEvents(topic string) []OwnEvent {
 			map[string]string{"swykrequest0id": "r-1", "tenant": "acme", "partitionkey": "k-7", "swyjretries": "2"}},
 		{"no data", ev(nil, nil), "", nil, nil},
 		{"binary data", ev(binaryData, nil), "application/octet-stream", binaryData, nil},
-		{"binary data with its content type", ev([]byte("GIF89a\x00\x01\x80"), map[string]any{broker.MetadataKeyContentType: "image/gif"}),
+		{"binary data with its content type", ev([]byte("GIF89a\x00\x01\x80"), map[string]any{brokerkit.MetadataKeyContentType: "image/gif"}),
 			"image/gif", []byte("GIF89a\x00\x01\x80"), nil},
 		{"large unicode data", ev(large, nil), "application/json", largeJSON, nil},
 	}

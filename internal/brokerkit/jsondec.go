@@ -1,4 +1,4 @@
-package broker
+package brokerkit
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package broker
+package brokerkit
 
 // Limiter bounds the handler calls running at once for one subscription
 // (Options.MaxInFlight). A slot is held from the moment an event is taken

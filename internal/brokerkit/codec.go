@@ -1,4 +1,4 @@
-package broker
+package brokerkit
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/types"
 
+	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
 )
@@ -102,7 +103,7 @@ type Codec struct {
 }
 
 // NewCodec returns a codec for o (WithDefaults is applied).
-func NewCodec(o Options) *Codec {
+func NewCodec(o broker.Options) *Codec {
 	o = o.WithDefaults()
 	return &Codec{source: o.Source, maxPayload: o.MaxPayloadBytes}
 }
@@ -160,7 +161,7 @@ func (c *Codec) encodeBinary(e bus.Event, id string, o origin) (BinaryMessage, e
 		return BinaryMessage{}, err
 	}
 	if c.maxPayload > 0 && len(data) > c.maxPayload {
-		return BinaryMessage{}, &PayloadSizeError{Topic: e.Topic, Size: len(data), Limit: c.maxPayload}
+		return BinaryMessage{}, &broker.PayloadSizeError{Topic: e.Topic, Size: len(data), Limit: c.maxPayload}
 	}
 	created := e.CreatedAt
 	if created.IsZero() {
@@ -219,7 +220,7 @@ func DecodeBinary(m BinaryMessage) (Envelope, error) {
 		case AttrTime:
 			t, err := types.ParseTime(a.Value)
 			if err != nil {
-				return env, fmt.Errorf("%w: time %q: %v", ErrMalformed, a.Value, err)
+				return env, fmt.Errorf("%w: time %q: %v", broker.ErrMalformed, a.Value, err)
 			}
 			env.Event.CreatedAt = t
 		case AttrDataContentType:
@@ -239,13 +240,13 @@ func DecodeBinary(m BinaryMessage) (Envelope, error) {
 	}
 	switch {
 	case env.SpecVersion == "":
-		return env, fmt.Errorf("%w: missing specversion", ErrMalformed)
+		return env, fmt.Errorf("%w: missing specversion", broker.ErrMalformed)
 	case env.ID == "":
-		return env, fmt.Errorf("%w: missing id", ErrMalformed)
+		return env, fmt.Errorf("%w: missing id", broker.ErrMalformed)
 	case env.Source == "":
-		return env, fmt.Errorf("%w: missing source", ErrMalformed)
+		return env, fmt.Errorf("%w: missing source", broker.ErrMalformed)
 	case env.Type == "":
-		return env, fmt.Errorf("%w: missing type", ErrMalformed)
+		return env, fmt.Errorf("%w: missing type", broker.ErrMalformed)
 	}
 	env.Event.Topic = env.Subject
 	if env.Subject == "" {
@@ -266,7 +267,7 @@ func setMetadata(e *bus.Event, name, value string) error {
 			if _, alias := aliasTargets[name]; alias {
 				v = value // another producer's plain text under one of our names
 			} else {
-				return fmt.Errorf("%w: extension %s: %v", ErrMalformed, name, err)
+				return fmt.Errorf("%w: extension %s: %v", broker.ErrMalformed, name, err)
 			}
 		}
 	}
@@ -301,7 +302,7 @@ func decodeData(e *bus.Event, ct string, data []byte) error {
 		}
 		v, err := unmarshalJSON(data)
 		if err != nil {
-			return fmt.Errorf("%w: data is not valid JSON (datacontenttype %q): %v", ErrMalformed, ct, err)
+			return fmt.Errorf("%w: data is not valid JSON (datacontenttype %q): %v", broker.ErrMalformed, ct, err)
 		}
 		e.Payload = v
 		return nil
@@ -346,7 +347,7 @@ func (m *BinaryMessage) CloudEvent() (event.Event, error) {
 		case AttrTime:
 			t, err := types.ParseTime(a.Value)
 			if err != nil {
-				return ce, fmt.Errorf("%w: time %q: %v", ErrMalformed, a.Value, err)
+				return ce, fmt.Errorf("%w: time %q: %v", broker.ErrMalformed, a.Value, err)
 			}
 			ce.SetTime(t)
 		default:
@@ -360,7 +361,7 @@ func (m *BinaryMessage) CloudEvent() (event.Event, error) {
 		ce.DataBase64 = m.ContentType != "" && !IsJSONContentType(m.ContentType)
 	}
 	if err := ce.Validate(); err != nil {
-		return ce, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return ce, fmt.Errorf("%w: %v", broker.ErrMalformed, err)
 	}
 	return ce, nil
 }

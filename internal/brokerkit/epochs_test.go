@@ -1,4 +1,4 @@
-package broker_test
+package brokerkit_test
 
 import (
 	"context"
@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-go/eventbus/broker"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 func TestEpochsWaitForWhatBeganBeforeTheCutOnly(t *testing.T) {
-	var e broker.Epochs
+	var e brokerkit.Epochs
 	before := e.Begin()
 	cut := e.Cut()
 	after := e.Begin() // begun after the cut: not waited for
@@ -36,7 +36,7 @@ func TestEpochsWaitForWhatBeganBeforeTheCutOnly(t *testing.T) {
 }
 
 func TestEpochsWaitUnderASteadyStream(t *testing.T) {
-	var e broker.Epochs
+	var e brokerkit.Epochs
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
@@ -73,7 +73,7 @@ func TestEpochsWaitUnderASteadyStream(t *testing.T) {
 }
 
 func TestEpochsBeginDoesNotAllocate(t *testing.T) {
-	var e broker.Epochs
+	var e brokerkit.Epochs
 	if n := testing.AllocsPerRun(1000, func() { e.Begin().End() }); n != 0 {
 		t.Fatalf("Begin/End allocate %.1f times", n)
 	}

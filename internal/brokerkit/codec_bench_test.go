@@ -1,4 +1,4 @@
-package broker_test
+package brokerkit_test
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 var benchEvent = bus.Event{
@@ -17,7 +18,7 @@ var benchEvent = bus.Event{
 }
 
 func BenchmarkEncodeBinary(b *testing.B) {
-	c := broker.NewCodec(broker.Options{})
+	c := brokerkit.NewCodec(broker.Options{})
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.EncodeBinary(benchEvent); err != nil {
@@ -27,21 +28,21 @@ func BenchmarkEncodeBinary(b *testing.B) {
 }
 
 func BenchmarkDecodeBinary(b *testing.B) {
-	c := broker.NewCodec(broker.Options{})
+	c := brokerkit.NewCodec(broker.Options{})
 	m, err := c.EncodeBinary(benchEvent)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := broker.DecodeBinary(m); err != nil {
+		if _, err := brokerkit.DecodeBinary(m); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkEncodeStructured(b *testing.B) {
-	c := broker.NewCodec(broker.Options{})
+	c := brokerkit.NewCodec(broker.Options{})
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := c.EncodeStructured(benchEvent); err != nil {
@@ -51,13 +52,13 @@ func BenchmarkEncodeStructured(b *testing.B) {
 }
 
 func BenchmarkDecodeStructured(b *testing.B) {
-	doc, err := broker.NewCodec(broker.Options{}).EncodeStructured(benchEvent)
+	doc, err := brokerkit.NewCodec(broker.Options{}).EncodeStructured(benchEvent)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := broker.DecodeStructured(doc); err != nil {
+		if _, err := brokerkit.DecodeStructured(doc); err != nil {
 			b.Fatal(err)
 		}
 	}

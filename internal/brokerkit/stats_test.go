@@ -1,4 +1,4 @@
-package broker_test
+package brokerkit_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 func TestTopicStats(t *testing.T) {
@@ -26,7 +27,7 @@ func TestTopicStats(t *testing.T) {
 		d.Dispatch(context.Background(), never, "s", ok, env("a"), broker.NewDelivery("", nil))
 		d.Dispatch(context.Background(), never, "s", ok, env("a"), broker.NewDelivery("", nil))
 		r := d.Dispatch(context.Background(), never, "s", fail, env("b"), broker.NewDelivery("", nil))
-		if r.Outcome != broker.OutcomeDrop {
+		if r.Outcome != brokerkit.OutcomeDrop {
 			t.Fatalf("outcome %v, want drop (dead-lettering disabled)", r.Outcome)
 		}
 		d.Reject("c", "1-0", []byte("junk"), fmt.Errorf("%w: test", broker.ErrMalformed))
@@ -77,7 +78,7 @@ func TestTopicStats(t *testing.T) {
 		o.MaxRetries = 2
 		d, c, _ := newDispatcher(o)
 		r := d.Dispatch(context.Background(), never, "s", fail, env("orders"), broker.NewDelivery("", nil))
-		if r.Outcome != broker.OutcomeDeadLetter {
+		if r.Outcome != brokerkit.OutcomeDeadLetter {
 			t.Fatalf("outcome %v, want dead-letter", r.Outcome)
 		}
 		d.Reject("orders", "7-0", []byte("junk"), fmt.Errorf("%w: test", broker.ErrMalformed))

@@ -1,9 +1,10 @@
-package broker
+package brokerkit
 
 import (
 	"errors"
 	"testing"
 
+	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 )
 
@@ -20,7 +21,7 @@ func FuzzUnmarshalJSONMatchesEncodingJSON(f *testing.F) {
 }
 
 func FuzzDecodeStructured(f *testing.F) {
-	c := NewCodec(Options{})
+	c := NewCodec(broker.Options{})
 	ours, err := c.EncodeStructured(bus.Event{Topic: "order.placed", Payload: map[string]any{"id": 7}, Metadata: map[string]any{"tenant": "t1", "n": 3}})
 	if err != nil {
 		f.Fatal(err)
@@ -32,7 +33,7 @@ func FuzzDecodeStructured(f *testing.F) {
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		env, err := DecodeStructured(doc)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, broker.ErrMalformed) {
 				t.Fatalf("DecodeStructured(%q) = %v, want an error wrapping ErrMalformed", doc, err)
 			}
 			return
@@ -44,7 +45,7 @@ func FuzzDecodeStructured(f *testing.F) {
 }
 
 func FuzzDecodeBinary(f *testing.F) {
-	c := NewCodec(Options{})
+	c := NewCodec(broker.Options{})
 	m, err := c.EncodeBinary(bus.Event{Topic: "order.placed", Payload: []any{1.5, "x"}, Metadata: map[string]any{"tenant": "t1"}})
 	if err != nil {
 		f.Fatal(err)
@@ -65,7 +66,7 @@ func FuzzDecodeBinary(f *testing.F) {
 		}
 		env, err := DecodeBinary(msg)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, broker.ErrMalformed) {
 				t.Fatalf("DecodeBinary(%+v) = %v, want an error wrapping ErrMalformed", msg, err)
 			}
 			return

@@ -1,4 +1,4 @@
-package broker
+package brokerkit
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/internal/jsonstr"
@@ -83,11 +84,11 @@ func appendStructured(b []byte, m *BinaryMessage) []byte {
 // JSON array (the batched content mode) also wraps ErrBatchedMode.
 func DecodeStructured(b []byte) (Envelope, error) {
 	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '[' {
-		return Envelope{}, fmt.Errorf("%w: %w", ErrMalformed, ErrBatchedMode)
+		return Envelope{}, fmt.Errorf("%w: %w", broker.ErrMalformed, broker.ErrBatchedMode)
 	}
 	var ce event.Event
 	if err := json.Unmarshal(b, &ce); err != nil {
-		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return Envelope{}, fmt.Errorf("%w: %v", broker.ErrMalformed, err)
 	}
 	return FromCloudEvent(ce)
 }
@@ -142,9 +143,9 @@ func DecodeMessage(m BinaryMessage) (Envelope, error) {
 	case ModeStructured:
 		return DecodeStructured(m.Data)
 	case ModeBatched:
-		return Envelope{}, fmt.Errorf("%w: %w (content type %s)", ErrMalformed, ErrBatchedMode, m.ContentType)
+		return Envelope{}, fmt.Errorf("%w: %w (content type %s)", broker.ErrMalformed, broker.ErrBatchedMode, m.ContentType)
 	case ModeUnsupportedFormat:
-		return Envelope{}, fmt.Errorf("%w: structured content mode in event format %q: only application/cloudevents+json is read", ErrMalformed, m.ContentType)
+		return Envelope{}, fmt.Errorf("%w: structured content mode in event format %q: only application/cloudevents+json is read", broker.ErrMalformed, m.ContentType)
 	}
 	return DecodeBinary(m)
 }

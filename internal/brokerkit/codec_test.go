@@ -1,4 +1,4 @@
-package broker_test
+package brokerkit_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 func TestExtensionNames(t *testing.T) {
@@ -49,7 +50,7 @@ func TestExtensionNames(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run("key "+c.key+" maps to a valid readable reversible name", func(t *testing.T) {
-			got := broker.ExtensionName(c.key)
+			got := brokerkit.ExtensionName(c.key)
 			if got != c.name {
 				t.Errorf("ExtensionName(%q) = %q, want %q", c.key, got, c.name)
 			}
@@ -58,7 +59,7 @@ func TestExtensionNames(t *testing.T) {
 					t.Errorf("name %q has %q: not lowercase alphanumeric", got, r)
 				}
 			}
-			if back, isJSON := broker.MetadataKey(got); back != c.key || isJSON {
+			if back, isJSON := brokerkit.MetadataKey(got); back != c.key || isJSON {
 				t.Errorf("MetadataKey(%q) = %q, %v; want %q, false", got, back, isJSON, c.key)
 			}
 		})
@@ -67,7 +68,7 @@ func TestExtensionNames(t *testing.T) {
 	t.Run("common camelCase keys stay within the 20 characters the specification advises", func(t *testing.T) {
 		for _, key := range []string{"requestId", "correlationId", "userId", "tenantId", "deadLetterReason",
 			"deadLetterAttempts", "deadLetterSubscription", "deadLetterSubject", "traceId"} {
-			if n := broker.ExtensionName(key); len(n) > 20 {
+			if n := brokerkit.ExtensionName(key); len(n) > 20 {
 				t.Errorf("ExtensionName(%q) = %q: %d characters", key, n, len(n))
 			}
 		}
@@ -75,21 +76,21 @@ func TestExtensionNames(t *testing.T) {
 
 	t.Run("names written by the earlier hex mapping are still read", func(t *testing.T) {
 		for _, key := range []string{"requestId", "deadLetterReason", "source", "héllo wörld", "partitionkey"} {
-			if back, isJSON := broker.MetadataKey("swyx" + hexOf(key)); back != key || isJSON {
+			if back, isJSON := brokerkit.MetadataKey("swyx" + hexOf(key)); back != key || isJSON {
 				t.Errorf("MetadataKey(swyx+hex(%q)) = %q, %v", key, back, isJSON)
 			}
-			if back, isJSON := broker.MetadataKey("swyjswyx" + hexOf(key)); back != key || !isJSON {
+			if back, isJSON := brokerkit.MetadataKey("swyjswyx" + hexOf(key)); back != key || !isJSON {
 				t.Errorf("MetadataKey(swyjswyx+hex(%q)) = %q, %v; want JSON", key, back, isJSON)
 			}
 		}
-		if back, isJSON := broker.MetadataKey("swyjretries"); back != "retries" || !isJSON {
+		if back, isJSON := brokerkit.MetadataKey("swyjretries"); back != "retries" || !isJSON {
 			t.Errorf("MetadataKey(swyjretries) = %q, %v", back, isJSON)
 		}
 	})
 
 	t.Run("other producers' extension names map to themselves", func(t *testing.T) {
 		for _, name := range []string{"traceparent", "comexampleext", "swykA", "swyk0", "swyk07", "swyk09zz", "swyxzz", "swy"} {
-			if back, isJSON := broker.MetadataKey(name); back != name || isJSON {
+			if back, isJSON := brokerkit.MetadataKey(name); back != name || isJSON {
 				t.Errorf("MetadataKey(%q) = %q, %v; want itself", name, back, isJSON)
 			}
 		}
@@ -117,19 +118,19 @@ func TestBinaryRoundTrip(t *testing.T) {
 	}{
 		{"a map payload comes back as decoded JSON",
 			bus.Event{Topic: "user.created", Payload: map[string]any{"id": "42", "n": 7}},
-			map[string]any{"id": "42", "n": float64(7)}, nil, broker.ContentTypeJSON},
+			map[string]any{"id": "42", "n": float64(7)}, nil, brokerkit.ContentTypeJSON},
 		{"a struct payload comes back as a JSON object",
 			bus.Event{Topic: "t", Payload: struct {
 				A string `json:"a"`
 			}{"x"}},
-			map[string]any{"a": "x"}, nil, broker.ContentTypeJSON},
-		{"a string payload stays a string", bus.Event{Topic: "t", Payload: "hello"}, "hello", nil, broker.ContentTypeJSON},
+			map[string]any{"a": "x"}, nil, brokerkit.ContentTypeJSON},
+		{"a string payload stays a string", bus.Event{Topic: "t", Payload: "hello"}, "hello", nil, brokerkit.ContentTypeJSON},
 		{"a nil payload stays nil", bus.Event{Topic: "t"}, nil, nil, ""},
-		{"raw bytes stay raw bytes", bus.Event{Topic: "t", Payload: []byte{0, 1, 2}}, []byte{0, 1, 2}, nil, broker.ContentTypeOctetStream},
+		{"raw bytes stay raw bytes", bus.Event{Topic: "t", Payload: []byte{0, 1, 2}}, []byte{0, 1, 2}, nil, brokerkit.ContentTypeOctetStream},
 		{"raw bytes keep their declared content type",
 			bus.Event{Topic: "t", Payload: []byte("<a/>"), Metadata: map[string]any{"contentType": "application/xml"}},
 			[]byte("<a/>"), map[string]any{"contentType": "application/xml"}, "application/xml"},
-		{"json.RawMessage is sent verbatim", bus.Event{Topic: "t", Payload: json.RawMessage(`[1,"a"]`)}, []any{float64(1), "a"}, nil, broker.ContentTypeJSON},
+		{"json.RawMessage is sent verbatim", bus.Event{Topic: "t", Payload: json.RawMessage(`[1,"a"]`)}, []any{float64(1), "a"}, nil, brokerkit.ContentTypeJSON},
 		{"metadata of every kind round-trips",
 			bus.Event{Topic: "t", Payload: 1, Metadata: map[string]any{
 				"source": "svc", "partitionKey": "k1", "traceparent": "00-abc-def-01",
@@ -138,9 +139,9 @@ func TestBinaryRoundTrip(t *testing.T) {
 			float64(1), map[string]any{
 				"source": "svc", "partitionKey": "k1", "traceparent": "00-abc-def-01",
 				"retries": float64(3), "flag": true, "nested": map[string]any{"a": "b"}, "nothing": nil, "swyjx": "tricky",
-			}, broker.ContentTypeJSON},
+			}, brokerkit.ContentTypeJSON},
 	}
-	codec := broker.NewCodec(broker.Options{Source: "test"})
+	codec := brokerkit.NewCodec(broker.Options{Source: "test"})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.in.CreatedAt = created
@@ -151,7 +152,7 @@ func TestBinaryRoundTrip(t *testing.T) {
 			if m.ContentType != c.ct {
 				t.Errorf("content type = %q, want %q", m.ContentType, c.ct)
 			}
-			env, err := broker.DecodeBinary(m)
+			env, err := brokerkit.DecodeBinary(m)
 			if err != nil {
 				t.Fatalf("DecodeBinary: %v", err)
 			}
@@ -180,7 +181,7 @@ func TestBinaryRoundTrip(t *testing.T) {
 			if ce.Subject() != c.in.Topic || ce.ID() != env.ID || !bytes.Equal(ce.Data(), m.Data) {
 				t.Errorf("sdk-go read subject=%q id=%q data=%q", ce.Subject(), ce.ID(), ce.Data())
 			}
-			back, err := broker.FromCloudEvent(*ce)
+			back, err := brokerkit.FromCloudEvent(*ce)
 			if err != nil {
 				t.Fatalf("FromCloudEvent: %v", err)
 			}
@@ -193,14 +194,14 @@ func TestBinaryRoundTrip(t *testing.T) {
 
 // binaryReader presents a BinaryMessage to sdk-go as a binary-mode
 // binding message, the way a protocol binding would.
-type binaryReader struct{ m broker.BinaryMessage }
+type binaryReader struct{ m brokerkit.BinaryMessage }
 
 func (r binaryReader) ReadEncoding() binding.Encoding { return binding.EncodingBinary }
 func (r binaryReader) ReadStructured(context.Context, binding.StructuredWriter) error {
 	return binding.ErrNotStructured
 }
 func (r binaryReader) ReadBinary(ctx context.Context, w binding.BinaryWriter) error {
-	v := spec.New().Version(broker.SpecVersion)
+	v := spec.New().Version(brokerkit.SpecVersion)
 	if err := w.Start(ctx); err != nil {
 		return err
 	}
@@ -228,7 +229,7 @@ func (r binaryReader) ReadBinary(ctx context.Context, w binding.BinaryWriter) er
 func (r binaryReader) Finish(error) error { return nil }
 
 func (r binaryReader) GetAttribute(kind spec.Kind) (spec.Attribute, interface{}) {
-	attr := spec.New().Version(broker.SpecVersion).AttributeFromKind(kind)
+	attr := spec.New().Version(brokerkit.SpecVersion).AttributeFromKind(kind)
 	if attr == nil {
 		return nil, nil
 	}
@@ -251,7 +252,7 @@ func (r binaryReader) GetExtension(name string) interface{} {
 var _ io.Reader = (*bytes.Reader)(nil)
 
 func TestStructuredRoundTrip(t *testing.T) {
-	codec := broker.NewCodec(broker.Options{})
+	codec := brokerkit.NewCodec(broker.Options{})
 	in := bus.Event{Topic: "order.placed", Payload: map[string]any{"total": 9.5}, Metadata: map[string]any{"source": "shop", "partitionKey": "o-1"}}
 	b, err := codec.EncodeStructured(in)
 	if err != nil {
@@ -269,7 +270,7 @@ func TestStructuredRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(doc["data"], map[string]any{"total": 9.5}) {
 		t.Errorf("data = %#v: want inline JSON", doc["data"])
 	}
-	env, err := broker.DecodeStructured(b)
+	env, err := brokerkit.DecodeStructured(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestDecodeForeignEvents(t *testing.T) {
 	t.Run("a structured event of another producer decodes with its extensions", func(t *testing.T) {
 		doc := `{"specversion":"1.0","id":"A-1","source":"/other","type":"com.example.thing","time":"2026-01-01T00:00:00Z",
 			"comexampleext":"v","datacontenttype":"text/plain","data_base64":"aGk="}`
-		env, err := broker.DecodeStructured([]byte(doc))
+		env, err := brokerkit.DecodeStructured([]byte(doc))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -297,8 +298,8 @@ func TestDecodeForeignEvents(t *testing.T) {
 		}
 	})
 	t.Run("a binary event without content type is read as JSON", func(t *testing.T) {
-		m := broker.BinaryMessage{Attributes: []broker.Attribute{{"specversion", "1.0"}, {"id", "1"}, {"source", "s"}, {"type", "t"}}, Data: []byte(`{"a":1}`)}
-		env, err := broker.DecodeBinary(m)
+		m := brokerkit.BinaryMessage{Attributes: []brokerkit.Attribute{{"specversion", "1.0"}, {"id", "1"}, {"source", "s"}, {"type", "t"}}, Data: []byte(`{"a":1}`)}
+		env, err := brokerkit.DecodeBinary(m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,9 +310,9 @@ func TestDecodeForeignEvents(t *testing.T) {
 }
 
 func TestMalformed(t *testing.T) {
-	base := []broker.Attribute{{"specversion", "1.0"}, {"id", "1"}, {"source", "s"}, {"type", "t"}}
-	without := func(name string) []broker.Attribute {
-		var out []broker.Attribute
+	base := []brokerkit.Attribute{{"specversion", "1.0"}, {"id", "1"}, {"source", "s"}, {"type", "t"}}
+	without := func(name string) []brokerkit.Attribute {
+		var out []brokerkit.Attribute
 		for _, a := range base {
 			if a.Name != name {
 				out = append(out, a)
@@ -321,32 +322,32 @@ func TestMalformed(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		m    broker.BinaryMessage
+		m    brokerkit.BinaryMessage
 	}{
-		{"missing specversion", broker.BinaryMessage{Attributes: without("specversion")}},
-		{"missing id", broker.BinaryMessage{Attributes: without("id")}},
-		{"missing source", broker.BinaryMessage{Attributes: without("source")}},
-		{"missing type", broker.BinaryMessage{Attributes: without("type")}},
-		{"bad time", broker.BinaryMessage{Attributes: append(append([]broker.Attribute{}, base...), broker.Attribute{"time", "yesterday"})}},
-		{"bad JSON data", broker.BinaryMessage{Attributes: base, ContentType: "application/json", Data: []byte("{nope")}},
-		{"bad JSON metadata", broker.BinaryMessage{Attributes: append(append([]broker.Attribute{}, base...), broker.Attribute{"swyjx", "{"})}},
+		{"missing specversion", brokerkit.BinaryMessage{Attributes: without("specversion")}},
+		{"missing id", brokerkit.BinaryMessage{Attributes: without("id")}},
+		{"missing source", brokerkit.BinaryMessage{Attributes: without("source")}},
+		{"missing type", brokerkit.BinaryMessage{Attributes: without("type")}},
+		{"bad time", brokerkit.BinaryMessage{Attributes: append(append([]brokerkit.Attribute{}, base...), brokerkit.Attribute{"time", "yesterday"})}},
+		{"bad JSON data", brokerkit.BinaryMessage{Attributes: base, ContentType: "application/json", Data: []byte("{nope")}},
+		{"bad JSON metadata", brokerkit.BinaryMessage{Attributes: append(append([]brokerkit.Attribute{}, base...), brokerkit.Attribute{"swyjx", "{"})}},
 	}
 	for _, c := range cases {
 		t.Run(c.name+" is malformed", func(t *testing.T) {
-			if _, err := broker.DecodeBinary(c.m); !errors.Is(err, broker.ErrMalformed) {
+			if _, err := brokerkit.DecodeBinary(c.m); !errors.Is(err, broker.ErrMalformed) {
 				t.Errorf("err = %v, want ErrMalformed", err)
 			}
 		})
 	}
 	t.Run("a structured document that is not JSON is malformed", func(t *testing.T) {
-		if _, err := broker.DecodeStructured([]byte("nope")); !errors.Is(err, broker.ErrMalformed) {
+		if _, err := brokerkit.DecodeStructured([]byte("nope")); !errors.Is(err, broker.ErrMalformed) {
 			t.Errorf("err = %v", err)
 		}
 	})
 }
 
 func TestPayloadLimit(t *testing.T) {
-	codec := broker.NewCodec(broker.Options{MaxPayloadBytes: 10})
+	codec := brokerkit.NewCodec(broker.Options{MaxPayloadBytes: 10})
 	_, err := codec.EncodeBinary(bus.Event{Topic: "big", Payload: strings.Repeat("x", 20)})
 	var pe *broker.PayloadSizeError
 	if !errors.Is(err, bus.ErrPayloadTooLarge) || !errors.As(err, &pe) || pe.Size != 22 || pe.Limit != 10 || pe.Topic != "big" {
@@ -355,7 +356,7 @@ func TestPayloadLimit(t *testing.T) {
 	if _, err := codec.EncodeBinary(bus.Event{Topic: "ok", Payload: "abc"}); err != nil {
 		t.Errorf("small payload refused: %v", err)
 	}
-	if _, err := broker.NewCodec(broker.Options{MaxPayloadBytes: -1}).EncodeBinary(bus.Event{Topic: "big", Payload: strings.Repeat("x", 5<<20)}); err != nil {
+	if _, err := brokerkit.NewCodec(broker.Options{MaxPayloadBytes: -1}).EncodeBinary(bus.Event{Topic: "big", Payload: strings.Repeat("x", 5<<20)}); err != nil {
 		t.Errorf("-1 should disable the limit: %v", err)
 	}
 	if _, err := codec.EncodeBinary(bus.Event{Topic: "t", Payload: func() {}}); err == nil {

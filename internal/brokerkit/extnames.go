@@ -1,10 +1,11 @@
-package broker
+package brokerkit
 
 import (
 	"encoding/hex"
 	"encoding/json"
 	"strings"
 
+	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 )
 
@@ -48,13 +49,13 @@ type alias struct {
 // short readable extension names (at most 20 characters, the length the
 // CloudEvents specification advises).
 var aliases = map[string]alias{
-	bus.MetadataKeyPartition:          {name: "partitionkey"}, // CloudEvents Partitioning extension
-	MetadataKeyDeadLetterReason:       {name: "deadletterreason"},
-	MetadataKeyDeadLetterAttempts:     {name: "deadletterattempts", json: true},
-	MetadataKeyDeadLetterTopic:        {name: "deadlettertopic"},
-	MetadataKeyDeadLetterID:           {name: "deadletterid"},
-	MetadataKeyDeadLetterSubscription: {name: "deadlettersub"},
-	MetadataKeyDeadLetterSubject:      {name: "deadlettersubject"},
+	bus.MetadataKeyPartition:                 {name: "partitionkey"}, // CloudEvents Partitioning extension
+	broker.MetadataKeyDeadLetterReason:       {name: "deadletterreason"},
+	broker.MetadataKeyDeadLetterAttempts:     {name: "deadletterattempts", json: true},
+	broker.MetadataKeyDeadLetterTopic:        {name: "deadlettertopic"},
+	broker.MetadataKeyDeadLetterID:           {name: "deadletterid"},
+	broker.MetadataKeyDeadLetterSubscription: {name: "deadlettersub"},
+	broker.MetadataKeyDeadLetterSubject:      {name: "deadlettersubject"},
 }
 
 var aliasTargets = func() map[string]string {

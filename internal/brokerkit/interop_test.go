@@ -1,4 +1,4 @@
-package broker_test
+package brokerkit_test
 
 import (
 	"bytes"
@@ -15,13 +15,14 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // These tests judge the codec with the CloudEvents Go SDK, which the
 // project did not write.
 
 func TestStructuredDataIsValidJSONForStrictReaders(t *testing.T) {
-	codec := broker.NewCodec(broker.Options{})
+	codec := brokerkit.NewCodec(broker.Options{})
 	raw := []byte{0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff, 0xc3, 0x28, '"', '\\'}
 	cases := []struct {
 		name    string
@@ -32,9 +33,9 @@ func TestStructuredDataIsValidJSONForStrictReaders(t *testing.T) {
 	}{
 		{"binary data is sent as data_base64", bus.Event{Topic: "t", Payload: raw}, true, "application/octet-stream", raw},
 		{"binary data with its own content type is sent as data_base64", bus.Event{Topic: "t", Payload: raw,
-			Metadata: map[string]any{broker.MetadataKeyContentType: "image/png"}}, true, "image/png", raw},
+			Metadata: map[string]any{brokerkit.MetadataKeyContentType: "image/png"}}, true, "image/png", raw},
 		{"unicode text bytes are sent as data_base64 too", bus.Event{Topic: "t", Payload: []byte("Zoë ☕"),
-			Metadata: map[string]any{broker.MetadataKeyContentType: "text/plain"}}, true, "text/plain", []byte("Zoë ☕")},
+			Metadata: map[string]any{brokerkit.MetadataKeyContentType: "text/plain"}}, true, "text/plain", []byte("Zoë ☕")},
 		{"JSON data stays inline", bus.Event{Topic: "t", Payload: map[string]any{"name": "Zoë ☕ \x80"}}, false, "application/json", nil},
 		{"metadata with invalid UTF-8 still makes a valid document", bus.Event{Topic: "t", Payload: 1,
 			Metadata: map[string]any{"note": "a\xffb"}}, false, "application/json", nil},
@@ -74,10 +75,10 @@ func TestStructuredDataIsValidJSONForStrictReaders(t *testing.T) {
 	for _, bad := range []bus.Event{
 		{Topic: "t", Payload: json.RawMessage(`{"a":`)},
 		{Topic: "t", Payload: json.RawMessage("\"a\xffb\"")},
-		{Topic: "t", Payload: []byte("not json"), Metadata: map[string]any{broker.MetadataKeyContentType: "application/json"}},
-		{Topic: "t", Payload: []byte("\"a\xffb\""), Metadata: map[string]any{broker.MetadataKeyContentType: "application/vnd.x+json"}},
+		{Topic: "t", Payload: []byte("not json"), Metadata: map[string]any{brokerkit.MetadataKeyContentType: "application/json"}},
+		{Topic: "t", Payload: []byte("\"a\xffb\""), Metadata: map[string]any{brokerkit.MetadataKeyContentType: "application/vnd.x+json"}},
 	} {
-		t.Run(fmt.Sprintf("a %T payload %q with content type %v is not valid UTF-8 JSON and is refused with a clear error", bad.Payload, bad.Payload, bad.Metadata[broker.MetadataKeyContentType]), func(t *testing.T) {
+		t.Run(fmt.Sprintf("a %T payload %q with content type %v is not valid UTF-8 JSON and is refused with a clear error", bad.Payload, bad.Payload, bad.Metadata[brokerkit.MetadataKeyContentType]), func(t *testing.T) {
 			if _, err := codec.EncodeStructured(bad); err == nil || !strings.Contains(err.Error(), "not valid UTF-8 JSON") {
 				t.Errorf("EncodeStructured = %v, want an error saying the payload is not valid UTF-8 JSON", err)
 			}
@@ -103,7 +104,7 @@ func TestContentModes(t *testing.T) {
 
 	t.Run("a structured message is told apart by its content type and decoded", func(t *testing.T) {
 		for _, ct := range []string{"application/cloudevents+json", "application/cloudevents+json; charset=utf-8", "Application/CloudEvents+JSON"} {
-			env, err := broker.DecodeMessage(broker.BinaryMessage{ContentType: ct, Data: doc})
+			env, err := brokerkit.DecodeMessage(brokerkit.BinaryMessage{ContentType: ct, Data: doc})
 			if err != nil {
 				t.Fatalf("%s: %v", ct, err)
 			}
@@ -116,8 +117,8 @@ func TestContentModes(t *testing.T) {
 
 	t.Run("a batched message is malformed with a reason naming the batched mode", func(t *testing.T) {
 		batch := append(append([]byte("["), doc...), ']')
-		for _, m := range []broker.BinaryMessage{{ContentType: broker.ContentTypeBatch, Data: batch}, {ContentType: broker.ContentTypeStructured, Data: batch}} {
-			_, err := broker.DecodeMessage(m)
+		for _, m := range []brokerkit.BinaryMessage{{ContentType: brokerkit.ContentTypeBatch, Data: batch}, {ContentType: brokerkit.ContentTypeStructured, Data: batch}} {
+			_, err := brokerkit.DecodeMessage(m)
 			if !errors.Is(err, broker.ErrMalformed) || !errors.Is(err, broker.ErrBatchedMode) {
 				t.Errorf("DecodeMessage(%s) = %v, want ErrMalformed and ErrBatchedMode", m.ContentType, err)
 			}
@@ -125,15 +126,15 @@ func TestContentModes(t *testing.T) {
 	})
 
 	t.Run("a structured message in another event format is malformed with a reason naming it", func(t *testing.T) {
-		_, err := broker.DecodeMessage(broker.BinaryMessage{ContentType: "application/cloudevents+avro", Data: []byte{1}})
+		_, err := brokerkit.DecodeMessage(brokerkit.BinaryMessage{ContentType: "application/cloudevents+avro", Data: []byte{1}})
 		if !errors.Is(err, broker.ErrMalformed) || !strings.Contains(err.Error(), "application/cloudevents+avro") {
 			t.Errorf("DecodeMessage = %v", err)
 		}
 	})
 
 	t.Run("a binary message is decoded in binary mode", func(t *testing.T) {
-		env, err := broker.DecodeMessage(broker.BinaryMessage{ContentType: "application/json", Data: []byte(`{"a":1}`),
-			Attributes: []broker.Attribute{{"specversion", "1.0"}, {"id", "b-1"}, {"source", "/s"}, {"type", "t"}}})
+		env, err := brokerkit.DecodeMessage(brokerkit.BinaryMessage{ContentType: "application/json", Data: []byte(`{"a":1}`),
+			Attributes: []brokerkit.Attribute{{"specversion", "1.0"}, {"id", "b-1"}, {"source", "/s"}, {"type", "t"}}})
 		if err != nil || env.ID != "b-1" {
 			t.Errorf("DecodeMessage = %+v, %v", env, err)
 		}
@@ -151,7 +152,7 @@ func TestForeignAttributes(t *testing.T) {
 	ce.SetDataSchema("https://shop.example.com/schema/order")
 	_ = ce.SetData(event.ApplicationJSON, map[string]any{"n": 1})
 	doc, _ := json.Marshal(ce)
-	env, err := broker.DecodeStructured(doc)
+	env, err := brokerkit.DecodeStructured(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,11 +178,11 @@ func TestForeignAttributes(t *testing.T) {
 	t.Run("its dead letter keeps its type and source and records its subject", func(t *testing.T) {
 		env := env
 		env.Event.Topic = "interop.in" // the topic it was read from
-		dl, ok := broker.Options{}.NewDeadLetter(env, "sub", errors.New("boom"), 2)
+		dl, ok := brokerkit.NewDeadLetter(broker.Options{}, env, "sub", errors.New("boom"), 2)
 		if !ok {
 			t.Fatal("no dead letter")
 		}
-		m, err := broker.NewCodec(broker.Options{}).EncodeBinaryContext(dl.Context(context.Background()), dl.Event)
+		m, err := brokerkit.NewCodec(broker.Options{}).EncodeBinaryContext(dl.Context(context.Background()), dl.Event)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +200,7 @@ func TestForeignAttributes(t *testing.T) {
 				t.Errorf("extension %s = %v, want %q (all: %v)", name, ext[name], want, ext)
 			}
 		}
-		back, err := broker.FromCloudEvent(out)
+		back, err := brokerkit.FromCloudEvent(out)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +210,7 @@ func TestForeignAttributes(t *testing.T) {
 	})
 
 	t.Run("another producer's plain-text value under one of our numeric names is kept as text", func(t *testing.T) {
-		env, err := broker.DecodeBinary(broker.BinaryMessage{Attributes: []broker.Attribute{{"specversion", "1.0"}, {"id", "x"},
+		env, err := brokerkit.DecodeBinary(brokerkit.BinaryMessage{Attributes: []brokerkit.Attribute{{"specversion", "1.0"}, {"id", "x"},
 			{"source", "/s"}, {"type", "t"}, {"deadletterattempts", "three"}}})
 		if err != nil || env.Event.Metadata[broker.MetadataKeyDeadLetterAttempts] != "three" {
 			t.Errorf("DecodeBinary = %v, %v", env.Event.Metadata, err)

@@ -1,4 +1,4 @@
-package broker_test
+package brokerkit_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 type testObserver struct {
@@ -32,17 +33,17 @@ func (o *testObserver) MessageReceived(context.Context, bus.Event, string) {
 	o.mu.Unlock()
 }
 
-func newDispatcher(o broker.Options) (*broker.Dispatcher, *broker.Counters, *broker.Errors) {
-	var c broker.Counters
+func newDispatcher(o broker.Options) (*brokerkit.Dispatcher, *brokerkit.Counters, *broker.Errors) {
+	var c brokerkit.Counters
 	errs := &broker.Errors{Engine: "test"}
 	errs.SetObserver(broker.ErrorObserverFunc(func(broker.Scope, error) {}))
-	return broker.NewDispatcher(o, &c, errs), &c, errs
+	return brokerkit.NewDispatcher(o, &c, errs), &c, errs
 }
 
 var fast = broker.Options{RetryBackoff: bus.Duration(time.Millisecond), RetryBackoffMax: bus.Duration(2 * time.Millisecond)}
 
-func env(topic string) broker.Envelope {
-	return broker.Envelope{ID: "ce-1", Event: bus.Event{Topic: topic, Payload: "p", Metadata: map[string]any{"k": "v"}}}
+func env(topic string) brokerkit.Envelope {
+	return brokerkit.Envelope{ID: "ce-1", Event: bus.Event{Topic: topic, Payload: "p", Metadata: map[string]any{"k": "v"}}}
 }
 
 func TestDispatch(t *testing.T) {
@@ -57,7 +58,7 @@ func TestDispatch(t *testing.T) {
 			got, _ = broker.DeliveryFrom(ctx)
 			return nil
 		}, env("t"), broker.NewDelivery("", nil))
-		if r.Outcome != broker.OutcomeAck || r.Attempts != 1 || r.Err != nil {
+		if r.Outcome != brokerkit.OutcomeAck || r.Attempts != 1 || r.Err != nil {
 			t.Errorf("result %+v", r)
 		}
 		if got == nil || got.Subscription != "sub-1" || got.Attempt != 1 || got.Topic != "t" {
@@ -80,7 +81,7 @@ func TestDispatch(t *testing.T) {
 			}
 			return nil
 		}, env("t"), broker.NewDelivery("", nil))
-		if r.Outcome != broker.OutcomeAck || r.Attempts != 3 {
+		if r.Outcome != brokerkit.OutcomeAck || r.Attempts != 3 {
 			t.Errorf("result %+v", r)
 		}
 		if s := c.EngineStats(); s.Delivered != 3 || s.Failed != 2 || s.Retried != 2 {
@@ -93,7 +94,7 @@ func TestDispatch(t *testing.T) {
 		obs := &testObserver{}
 		d.SetObserver(obs)
 		r := d.Dispatch(context.Background(), never, "s", func(context.Context, bus.Event) error { panic("boom") }, env("order.placed"), broker.NewDelivery("", nil))
-		if r.Outcome != broker.OutcomeDeadLetter || r.Attempts != 4 || !errors.Is(r.Err, bus.ErrHandlerPanic) {
+		if r.Outcome != brokerkit.OutcomeDeadLetter || r.Attempts != 4 || !errors.Is(r.Err, bus.ErrHandlerPanic) {
 			t.Fatalf("result %+v", r)
 		}
 		dl := r.DeadLetter
@@ -117,7 +118,7 @@ func TestDispatch(t *testing.T) {
 		o.MaxRetries = -1
 		d, c, _ := newDispatcher(o)
 		r := d.Dispatch(context.Background(), never, "s", func(context.Context, bus.Event) error { return errors.New("no") }, env("t"), broker.NewDelivery("", nil))
-		if r.Outcome != broker.OutcomeDrop || r.Attempts != 1 || c.Dropped.Load() != 1 {
+		if r.Outcome != brokerkit.OutcomeDrop || r.Attempts != 1 || c.Dropped.Load() != 1 {
 			t.Errorf("result %+v dropped %d", r, c.Dropped.Load())
 		}
 	})
@@ -127,7 +128,7 @@ func TestDispatch(t *testing.T) {
 		o.MaxRetries = -1
 		d, _, _ := newDispatcher(o)
 		r := d.Dispatch(context.Background(), never, "s", func(context.Context, bus.Event) error { return errors.New("no") }, env("dlq.t"), broker.NewDelivery("", nil))
-		if r.Outcome != broker.OutcomeDrop {
+		if r.Outcome != brokerkit.OutcomeDrop {
 			t.Errorf("result %+v", r)
 		}
 	})
@@ -136,7 +137,7 @@ func TestDispatch(t *testing.T) {
 		o := broker.Options{RetryBackoff: bus.Duration(time.Hour), RetryBackoffMax: bus.Duration(time.Hour)}
 		d, _, _ := newDispatcher(o)
 		quit := make(chan struct{})
-		done := make(chan broker.Result)
+		done := make(chan brokerkit.Result)
 		called := make(chan struct{}, 10)
 		go func() {
 			done <- d.Dispatch(context.Background(), quit, "s", func(context.Context, bus.Event) error {
@@ -148,7 +149,7 @@ func TestDispatch(t *testing.T) {
 		close(quit)
 		select {
 		case r := <-done:
-			if r.Outcome != broker.OutcomeLeave || r.Attempts != 1 {
+			if r.Outcome != brokerkit.OutcomeLeave || r.Attempts != 1 {
 				t.Errorf("result %+v", r)
 			}
 		case <-time.After(5 * time.Second):
@@ -168,14 +169,14 @@ func TestDispatch(t *testing.T) {
 			}
 			return broker.Ack(ctx) // idempotent
 		}, env("t"), del)
-		if r.Outcome != broker.OutcomeLeave || acks.Load() != 1 {
+		if r.Outcome != brokerkit.OutcomeLeave || acks.Load() != 1 {
 			t.Errorf("result %+v, acks %d", r, acks.Load())
 		}
 		if err := del.Settle(); err != nil || acks.Load() != 1 {
 			t.Errorf("Settle after a manual Ack acked again (%d) or failed: %v", acks.Load(), err)
 		}
 		r = d.Dispatch(context.Background(), never, "s", func(context.Context, bus.Event) error { return errors.New("no") }, env("t"), broker.NewDelivery("", nil))
-		if r.Outcome != broker.OutcomeLeave || r.Attempts != 1 || c.Retried.Load() != 0 {
+		if r.Outcome != brokerkit.OutcomeLeave || r.Attempts != 1 || c.Retried.Load() != 0 {
 			t.Errorf("manual failure: result %+v retried %d (want no retry)", r, c.Retried.Load())
 		}
 	})
@@ -196,7 +197,7 @@ func TestDispatch(t *testing.T) {
 	t.Run("a rejected entry is dead-lettered and reported", func(t *testing.T) {
 		d, c, errs := newDispatcher(fast)
 		r := d.Reject("t", "1-0", []byte("garbage"), fmt.Errorf("%w: bad", broker.ErrMalformed))
-		if r.Outcome != broker.OutcomeDeadLetter || r.DeadLetter.Topic != "dlq.t" || string(r.DeadLetter.Event.Payload.([]byte)) != "garbage" ||
+		if r.Outcome != brokerkit.OutcomeDeadLetter || r.DeadLetter.Topic != "dlq.t" || string(r.DeadLetter.Event.Payload.([]byte)) != "garbage" ||
 			r.DeadLetter.Event.Metadata["deadLetterId"] != "1-0" || r.DeadLetter.Event.Metadata["deadLetterAttempts"] != 0 {
 			t.Errorf("result %+v", r)
 		}
@@ -205,14 +206,14 @@ func TestDispatch(t *testing.T) {
 		}
 		big := make([]byte, 5<<20)
 		r = d.Reject("t", "2-0", big, &broker.PayloadSizeError{Topic: "t", Size: len(big), Limit: 4 << 20})
-		if r.Outcome != broker.OutcomeDeadLetter || r.DeadLetter.Event.Payload != nil {
+		if r.Outcome != brokerkit.OutcomeDeadLetter || r.DeadLetter.Event.Payload != nil {
 			t.Errorf("oversized entry dead letter carries its payload: %+v", r.DeadLetter.Event)
 		}
 	})
 }
 
 func TestLimiter(t *testing.T) {
-	l := broker.NewLimiter(2)
+	l := brokerkit.NewLimiter(2)
 	quit := make(chan struct{})
 	if !l.Acquire(quit) || !l.TryAcquire() {
 		t.Fatal("could not take 2 slots")
@@ -256,7 +257,7 @@ func TestGiveUp(t *testing.T) {
 	t.Run("dead-letters with the deliveries as attempts", func(t *testing.T) {
 		d, c, errs := newDispatcher(fast)
 		r := d.GiveUp(env("jobs"), "s1", reason, 7)
-		if r.Outcome != broker.OutcomeDeadLetter || r.Attempts != 7 || r.DeadLetter.Topic != "dlq.jobs" || r.DeadLetter.Attempts != 7 || r.DeadLetter.Reason != reason.Error() {
+		if r.Outcome != brokerkit.OutcomeDeadLetter || r.Attempts != 7 || r.DeadLetter.Topic != "dlq.jobs" || r.DeadLetter.Attempts != 7 || r.DeadLetter.Reason != reason.Error() {
 			t.Fatalf("result %+v", r)
 		}
 		if es, ts := c.EngineStats(), c.TopicStats()["jobs"]; es.DeadLettered != 1 || ts.DeadLettered != 1 || es.Delivered != 0 {
@@ -270,7 +271,7 @@ func TestGiveUp(t *testing.T) {
 		o := fast
 		o.DeadLetterTopic = broker.DeadLetterDisabled
 		d, c, _ := newDispatcher(o)
-		if r := d.GiveUp(env("jobs"), "s1", reason, 7); r.Outcome != broker.OutcomeDrop {
+		if r := d.GiveUp(env("jobs"), "s1", reason, 7); r.Outcome != brokerkit.OutcomeDrop {
 			t.Fatalf("outcome %v, want drop", r.Outcome)
 		}
 		if c.TopicStats()["jobs"].Dropped != 1 || c.EngineStats().Dropped != 1 {

@@ -1,10 +1,11 @@
-package broker
+package brokerkit
 
 import (
 	"context"
 	"errors"
 	"time"
 
+	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
 )
@@ -59,10 +60,10 @@ type Result struct {
 // recovery, dead-letter decision, counters and the bus.Observer. One per
 // engine; safe for concurrent use.
 type Dispatcher struct {
-	opts     Options
-	retry    RetryPolicy
+	opts     broker.Options
+	retry    broker.RetryPolicy
 	counters *Counters
-	errs     *Errors
+	errs     *broker.Errors
 	// observers holds the bus.Observer, resolved once on SetObserver;
 	// engines also announce topic creation and deletion through it.
 	observers enginekit.ObserverSlot
@@ -72,14 +73,14 @@ type Dispatcher struct {
 // counts into counters and reports rejected entries to errs (both
 // required). It sets counters.Topics.Limit to o.TopicLimit, so call it
 // before anything is counted.
-func NewDispatcher(o Options, counters *Counters, errs *Errors) *Dispatcher {
+func NewDispatcher(o broker.Options, counters *Counters, errs *broker.Errors) *Dispatcher {
 	o = o.WithDefaults()
 	counters.Topics.Limit = o.TopicLimit
 	return &Dispatcher{opts: o, retry: o.Retry(), counters: counters, errs: errs}
 }
 
 // Options returns the dispatcher's options (defaults applied).
-func (d *Dispatcher) Options() Options { return d.opts }
+func (d *Dispatcher) Options() broker.Options { return d.opts }
 
 // SetObserver installs o (nil removes it). Whether o is a
 // bus.MessageObserver is resolved here, once.
@@ -108,18 +109,18 @@ func (d *Dispatcher) Observers() *enginekit.ObserverSlot { return &d.observers }
 // In AckOnReceive mode the engine settles del before calling Dispatch; in
 // AckManual mode the handler is called once and the result is
 // OutcomeLeave (failures are counted and observed, not retried).
-func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID string, h bus.EventHandler, env Envelope, del *Delivery) Result {
-	del.mode = d.opts.AckMode
+func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID string, h bus.EventHandler, env Envelope, del *broker.Delivery) Result {
+	del.SetAckMode(d.opts.AckMode)
 	if del.Topic == "" {
 		del.Topic = env.Event.Topic
 	}
 	del.Subscription = subID
 	del.CloudEvent = env.Attributes()
-	hctx := WithDelivery(ctx, del)
+	hctx := broker.WithDelivery(ctx, del)
 	obs := d.observers.Load()
 	tc := d.counters.Topic(env.Event.Topic) // once per event, not per attempt
 	max := d.retry.Attempts()
-	if d.opts.AckMode == AckManual {
+	if d.opts.AckMode == broker.AckManual {
 		max = 1
 	}
 	var err error
@@ -127,7 +128,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 		del.Attempt = attempt
 		err = d.call(hctx, obs, tc, subID, h, env.Event)
 		if err == nil {
-			if d.opts.AckMode == AckManual {
+			if d.opts.AckMode == broker.AckManual {
 				return Result{Outcome: OutcomeLeave, Attempts: attempt}
 			}
 			return Result{Outcome: OutcomeAck, Attempts: attempt}
@@ -141,7 +142,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 		d.counters.Retried.Add(1)
 		tc.Retried.Add(1)
 	}
-	if d.opts.AckMode == AckManual {
+	if d.opts.AckMode == broker.AckManual {
 		return Result{Outcome: OutcomeLeave, Attempts: max, Err: err}
 	}
 	return d.deadLetterOrDrop(env, subID, tc, err, max)
@@ -151,7 +152,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 // (counted as dead-lettered, engine-wide and on tc) or, with
 // dead-lettering disabled, OutcomeDrop (counted as dropped).
 func (d *Dispatcher) deadLetterOrDrop(env Envelope, subID string, tc *enginekit.TopicCounters, err error, attempts int) Result {
-	if dl, ok := d.opts.NewDeadLetter(env, subID, err, attempts); ok {
+	if dl, ok := NewDeadLetter(d.opts, env, subID, err, attempts); ok {
 		d.counters.DeadLettered.Add(1)
 		tc.DeadLettered.Add(1)
 		return Result{Outcome: OutcomeDeadLetter, Attempts: attempts, Err: err, DeadLetter: dl}
@@ -192,8 +193,8 @@ func (d *Dispatcher) call(ctx context.Context, obs *enginekit.Observers, tc *eng
 // then ack) or, with dead-lettering disabled, OutcomeDrop (ack; counted
 // as dropped). Either way the entry is acked: no poison loop.
 func (d *Dispatcher) Reject(topic, entryID string, raw []byte, err error) Result {
-	d.errs.Report(ScopeDecode, err)
-	if dl, ok := d.opts.NewRejectedDeadLetter(topic, entryID, raw, err); ok {
+	d.errs.Report(broker.ScopeDecode, err)
+	if dl, ok := NewRejectedDeadLetter(d.opts, topic, entryID, raw, err); ok {
 		d.counters.DeadLettered.Add(1)
 		d.counters.Topic(topic).DeadLettered.Add(1)
 		return Result{Outcome: OutcomeDeadLetter, Err: err, DeadLetter: dl}
@@ -210,7 +211,7 @@ func (d *Dispatcher) Reject(topic, entryID string, raw []byte, err error) Result
 // its attempts or, with dead-lettering disabled, OutcomeDrop (counted as
 // dropped). Either way the entry is then acked: no crash loop.
 func (d *Dispatcher) GiveUp(env Envelope, subID string, reason error, deliveries int) Result {
-	d.errs.Report(ScopeDeadLetter, reason)
+	d.errs.Report(broker.ScopeDeadLetter, reason)
 	return d.deadLetterOrDrop(env, subID, d.counters.Topic(env.Event.Topic), reason, deliveries)
 }
 
