@@ -47,7 +47,8 @@ type EventBusConfig struct {
 
 	// MaxEventQueueSize bounds the queue of async work (the memory and
 	// sharded engines' worker-pool queue; the sharded engine's rings are
-	// sized by its own ringSize key). Must be >= 1. Default: 1000.
+	// sized by its own ringSize key, under EngineConfig in single-engine
+	// mode; the broker engines ignore it). Must be >= 1. Default: 1000.
 	// Max: 1048576 (bus.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize,omitempty" yaml:"maxEventQueueSize,omitempty" validate:"omitempty,min=1" env:"MAX_EVENT_QUEUE_SIZE"`
 
@@ -76,11 +77,15 @@ type EventBusConfig struct {
 	// Default: false (opt-in).
 	RotateSubscriberOrder bool `json:"rotateSubscriberOrder,omitempty" yaml:"rotateSubscriberOrder,omitempty" env:"ROTATE_SUBSCRIBER_ORDER"`
 
-	// EventTTL is passed to the engines as "eventTTL". Default: 1h.
+	// EventTTL is passed to the engines as "eventTTL"; no built-in engine
+	// uses it (upstream's key, kept so that its configs load). Must be
+	// >= 0. Default: 1h.
 	EventTTL time.Duration `json:"eventTTL,omitempty" yaml:"eventTTL,omitempty" env:"EVENT_TTL" default:"3600s"`
 
-	// RetentionDays is passed to the engines as "retentionDays".
-	// Must be >= 1. Default: 7. Max: 36500.
+	// RetentionDays is passed to the engines as "retentionDays": the
+	// redis engine trims its streams to it, the kafka engine sets it as
+	// retention.ms on the topics it creates, the other built-in engines
+	// ignore it. Must be >= 1. Default: 7. Max: 36500.
 	RetentionDays int `json:"retentionDays,omitempty" yaml:"retentionDays,omitempty" validate:"omitempty,min=1" env:"RETENTION_DAYS"`
 
 	// ExternalBrokerURL is the broker address in single-engine mode
