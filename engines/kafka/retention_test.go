@@ -23,13 +23,21 @@ func topicRetention(t *testing.T, k *testinfra.KafkaCluster, topic string) strin
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"retention.ms"}})
+	results, err := admin.DescribeConfigs([]*sarama.ConfigResource{{Type: sarama.TopicResource, Name: topic, ConfigNames: []string{"retention.ms"}}}, sarama.DescribeConfigsOptions{})
 	if err != nil {
-		t.Fatalf("DescribeConfig(%s): %v", topic, err)
+		t.Fatalf("DescribeConfigs(%s): %v", topic, err)
 	}
-	for _, e := range entries {
-		if e.Name == "retention.ms" && !e.Default {
-			return e.Value
+	for _, r := range results {
+		if r.Name != topic {
+			continue
+		}
+		if r.ErrorCode != 0 {
+			t.Fatalf("DescribeConfigs(%s): %v %s", topic, r.ErrorCode, r.ErrorMsg)
+		}
+		for _, e := range r.Configs {
+			if e.Name == "retention.ms" && !e.Default {
+				return e.Value
+			}
 		}
 	}
 	return ""
