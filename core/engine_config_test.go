@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/memory"
 	"github.com/switchyard-go/eventbus/engines/sharded"
 )
@@ -85,8 +84,8 @@ func TestEngineConfigErrorsNameTheKeyAndValue(t *testing.T) {
 		{"a negative ringSize", "eventbus:\n  engineConfig:\n    ringSize: -5\n", sharded.ErrInvalidConfig, []string{"engine default (sharded)", "ringSize: -5"}},
 		{"a ringSize beyond its bound", "eventbus:\n  engineConfig:\n    ringSize: 1099511627776\n", sharded.ErrInvalidConfig, []string{"ringSize: 1099511627776"}},
 		{"a spinWindow without a unit", "eventbus:\n  engineConfig:\n    spinWindow: 50\n", sharded.ErrInvalidConfig, []string{"spinWindow", "50", "unit"}},
-		{"a misspelt engine key", "eventbus:\n  engineConfig:\n    ringSzie: 4096\n", bus.ErrUnknownConfigKey, []string{"ringSzie", "ringSize"}},
-		{"a key of another engine", "eventbus:\n  engine: memory\n  engineConfig:\n    ringSize: 4096\n", bus.ErrUnknownConfigKey, []string{"engine default (memory)", "ringSize"}},
+		{"a misspelt engine key", "eventbus:\n  engineConfig:\n    ringSzie: 4096\n", ErrUnknownConfigKey, []string{"ringSzie", "ringSize"}},
+		{"a key of another engine", "eventbus:\n  engine: memory\n  engineConfig:\n    ringSize: 4096\n", ErrUnknownConfigKey, []string{"engine default (memory)", "ringSize"}},
 		{"not a mapping", "eventbus:\n  engineConfig: 4096\n", ErrInvalidConfig, []string{"eventbus.engineConfig", "4096", "mapping"}},
 		{"together with engines", "eventbus:\n  engineConfig: {ringSize: 4096}\n  engines: [{name: a, type: sharded}]\n", ErrInvalidConfig, []string{"engineConfig", "engines[i].config"}},
 	}
