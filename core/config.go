@@ -47,7 +47,8 @@ type EventBusConfig struct {
 
 	// MaxEventQueueSize bounds the queue of async work (the memory and
 	// sharded engines' worker-pool queue; the sharded engine's rings are
-	// sized by its own ringSize key). Must be >= 1. Default: 1000.
+	// sized by its own ringSize key, under EngineConfig in single-engine
+	// mode; the broker engines ignore it). Must be >= 1. Default: 1000.
 	// Max: 1048576 (enginekit.MaxQueueSize).
 	MaxEventQueueSize int `json:"maxEventQueueSize,omitempty" yaml:"maxEventQueueSize,omitempty" validate:"omitempty,min=1" env:"MAX_EVENT_QUEUE_SIZE"`
 
@@ -76,11 +77,15 @@ type EventBusConfig struct {
 	// Default: false (opt-in).
 	RotateSubscriberOrder bool `json:"rotateSubscriberOrder,omitempty" yaml:"rotateSubscriberOrder,omitempty" env:"ROTATE_SUBSCRIBER_ORDER"`
 
-	// EventTTL is passed to the engines as "eventTTL". Default: 1h.
+	// EventTTL is passed to the engines as "eventTTL"; no built-in engine
+	// uses it (upstream's key, kept so that its configs load). Must be
+	// >= 0. Default: 1h.
 	EventTTL time.Duration `json:"eventTTL,omitempty" yaml:"eventTTL,omitempty" env:"EVENT_TTL" default:"3600s"`
 
-	// RetentionDays is passed to the engines as "retentionDays".
-	// Must be >= 1. Default: 7. Max: 36500.
+	// RetentionDays is passed to the engines as "retentionDays": the
+	// redis engine trims its streams to it, the kafka engine sets it as
+	// retention.ms on the topics it creates, the other built-in engines
+	// ignore it. Must be >= 1. Default: 7. Max: 36500.
 	RetentionDays int `json:"retentionDays,omitempty" yaml:"retentionDays,omitempty" validate:"omitempty,min=1" env:"RETENTION_DAYS"`
 
 	// ExternalBrokerURL is the broker address in single-engine mode
@@ -94,6 +99,18 @@ type EventBusConfig struct {
 
 	// ExternalBrokerPassword is the broker password in single-engine mode.
 	ExternalBrokerPassword string `json:"externalBrokerPassword,omitempty" yaml:"externalBrokerPassword,omitempty" env:"EXTERNAL_BROKER_PASSWORD"`
+
+	// EngineConfig holds the single engine's own keys in single-engine
+	// mode, the keys multi-engine mode takes under engines[i].config:
+	// for example the sharded engine's ringSize, shards and spinWindow, or
+	// the redis engine's group. The engine receives the module-level
+	// settings above, then these keys, which win where both set one
+	// (engineConfig.workerCount over workerCount). The engine checks them
+	// when the module initializes: an unknown key or an invalid value is
+	// an error naming the key and the value. Setting it together with
+	// Engines is an error. YAML/JSON/TOML only (no env variable).
+	// Default: none (every engine key takes its default).
+	EngineConfig map[string]interface{} `json:"engineConfig,omitempty" yaml:"engineConfig,omitempty"`
 
 	// Engines defines the engines of multi-engine mode; the first one is
 	// the default engine for topics no routing rule matches.
@@ -200,6 +217,9 @@ func (c *EventBusConfig) ValidateConfig() error {
 		}
 		return nil
 	}
+	if len(c.EngineConfig) > 0 {
+		return fmt.Errorf("%w: engineConfig: only used in single-engine mode: with engines, put an engine's keys under engines[i].config", ErrInvalidConfig)
+	}
 	names := make(map[string]bool, len(c.Engines))
 	for i, e := range c.Engines {
 		switch {
@@ -285,18 +305,24 @@ func (c *EventBusConfig) sharedSettings() map[string]interface{} {
 func (c *EventBusConfig) engineSpecs() []EngineConfig {
 	shared := c.sharedSettings()
 	if !c.IsMultiEngine() {
-		return []EngineConfig{{Name: DefaultEngineName, Type: c.Engine, Config: shared}}
+		return []EngineConfig{{Name: DefaultEngineName, Type: c.Engine, Config: overlay(shared, c.EngineConfig)}}
 	}
 	out := make([]EngineConfig, len(c.Engines))
 	for i, e := range c.Engines {
-		m := make(map[string]interface{}, len(e.Config)+len(shared))
-		for k, v := range shared {
-			m[k] = v
-		}
-		for k, v := range e.Config {
-			m[k] = v
-		}
-		out[i] = EngineConfig{Name: e.Name, Type: e.Type, Config: m}
+		out[i] = EngineConfig{Name: e.Name, Type: e.Type, Config: overlay(shared, e.Config)}
 	}
 	return out
+}
+
+// overlay returns a new map with the keys of shared, then those of own
+// (an engine's own keys win over the module-level ones).
+func overlay(shared, own map[string]interface{}) map[string]interface{} {
+	m := make(map[string]interface{}, len(shared)+len(own))
+	for k, v := range shared {
+		m[k] = v
+	}
+	for k, v := range own {
+		m[k] = v
+	}
+	return m
 }

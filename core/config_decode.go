@@ -85,8 +85,9 @@ var durationType = reflect.TypeOf(time.Duration(0))
 
 // isDocument reports whether raw is a whole config document rather than
 // the eventbus section: it holds an "eventbus" mapping, or a key that is no
-// field of ours with a mapping for value (a section of another module; no
-// field of the eventbus section takes a mapping).
+// field of ours with a mapping for value (a section of another module;
+// engineConfig, the one field of the eventbus section that takes a
+// mapping, is a field of ours).
 func isDocument(raw map[string]any) bool {
 	if _, ok := raw[ModuleName].(map[string]any); ok {
 		return true

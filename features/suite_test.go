@@ -2,6 +2,7 @@ package features
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/cucumber/godog"
 	"go.uber.org/goleak"
+
+	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
 
 // leakOptions ignore the process-global goroutines of client libraries
@@ -25,6 +28,13 @@ var leakOptions = []goleak.Option{
 func TestMain(m *testing.M) {
 	if os.Getenv(crashHelperEnv) != "" {
 		os.Exit(runCrashHelper())
+	}
+	// The redis and kinesis feature files run these servers. Without them,
+	// one line says what to install, rather than every step of every
+	// scenario failing with it.
+	if err := testinfra.CheckInstalled(testinfra.RedisServer, testinfra.KinesaliteServer); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	goleak.VerifyTestMain(m, leakOptions...)
 }

@@ -23,7 +23,17 @@ apt_updated=
 apt_install() {
   local why=$1; shift
   local how="apt-get install"
-  if [ "$(id -u)" != 0 ]; then how="sudo apt-get install (you may be asked for your password)"; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "test-deps: $why: install $* with your package manager (no apt-get here), then run make test again" >&2
+    exit 1
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      echo "test-deps: $why: run as root, or install $* yourself (apt-get install $*): not root and no sudo" >&2
+      exit 1
+    fi
+    how="sudo apt-get install (you may be asked for your password)"
+  fi
   echo "test-deps: $why: installing $* with $how" >&2
   if [ -z "$apt_updated" ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq

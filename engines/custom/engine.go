@@ -81,7 +81,10 @@ var (
 
 // New is the "custom" engine factory. Keys:
 // maxEventQueueSize, defaultEventBufferSize, enableMetrics (default true),
-// metricsInterval ("30s"), eventFilters; plus the module-level keys.
+// metricsInterval ("30s"), eventFilters; plus the module-level keys
+// workerCount, deliveryMode, publishBlockTimeout and rotateSubscriberOrder,
+// passed to the memory engine it wraps (eventTTL and retentionDays are
+// accepted and ignored).
 func New(config map[string]interface{}) (bus.EventBus, error) {
 	var raw struct {
 		MaxEventQueueSize      int                      `json:"maxEventQueueSize"`
@@ -89,6 +92,7 @@ func New(config map[string]interface{}) (bus.EventBus, error) {
 		WorkerCount            int                      `json:"workerCount"`
 		DeliveryMode           string                   `json:"deliveryMode"`
 		PublishBlockTimeout    bus.Duration             `json:"publishBlockTimeout"`
+		RotateSubscriberOrder  bool                     `json:"rotateSubscriberOrder"`
 		EnableMetrics          *bool                    `json:"enableMetrics"`
 		MetricsInterval        *bus.Duration            `json:"metricsInterval"`
 		EventFilters           []map[string]interface{} `json:"eventFilters"`
@@ -116,6 +120,7 @@ func New(config map[string]interface{}) (bus.EventBus, error) {
 	inner, err := memory.NewEventBus(memory.Config{
 		MaxEventQueueSize: cfg.MaxEventQueueSize, DefaultEventBufferSize: cfg.DefaultEventBufferSize,
 		WorkerCount: raw.WorkerCount, DeliveryMode: raw.DeliveryMode, PublishBlockTimeout: raw.PublishBlockTimeout,
+		RotateSubscriberOrder: raw.RotateSubscriberOrder,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("custom engine: %w", err)

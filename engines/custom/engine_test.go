@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -84,5 +85,16 @@ func TestTopicPrefixFilter(t *testing.T) {
 	}
 	if !(&TopicPrefixFilter{}).ShouldProcess(bus.Event{Topic: "any"}) {
 		t.Fatal("an empty prefix list should let everything through")
+	}
+}
+
+func TestCustomEnginePassesTheModuleLevelKeysToItsMemoryEngine(t *testing.T) {
+	b, err := New(map[string]interface{}{"workerCount": 7, "deliveryMode": "timeout", "publishBlockTimeout": "250ms", "rotateSubscriberOrder": true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := b.(*EventBus).inner.Config()
+	if got.WorkerCount != 7 || got.DeliveryMode != "timeout" || got.PublishBlockTimeout.Std() != 250*time.Millisecond || !got.RotateSubscriberOrder {
+		t.Fatalf("memory config = %+v, want workerCount 7, deliveryMode timeout, publishBlockTimeout 250ms, rotateSubscriberOrder true", got)
 	}
 }

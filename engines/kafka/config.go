@@ -76,6 +76,15 @@ type Config struct {
 	// -1 uses the broker's default.replication.factor. Default: -1.
 	TopicReplicationFactor int16 `json:"topicReplicationFactor"`
 
+	// RetentionDays is the retention of the topics the engine creates
+	// (autoCreateTopics, dead-letter topics included): Kafka topic config
+	// retention.ms = RetentionDays × 24 h. It is also the module-level key
+	// of the same name, so through the module created topics keep 7 days
+	// unless it is set. Topics that already exist are never changed.
+	// 0 or -1: no retention.ms is sent, the topic gets the cluster's
+	// log.retention.* default. Default: 0. Max: 36500.
+	RetentionDays int `json:"retentionDays"`
+
 	// TopicRefreshInterval is how often the topic list is re-read so that
 	// wildcard subscriptions pick up topics created after them (a change
 	// makes the subscription rejoin its group). A Publish of this engine
@@ -120,6 +129,10 @@ const (
 	// maxTopicPartitions bounds TopicPartitions (a topic of more
 	// partitions is beyond what a cluster serves well).
 	maxTopicPartitions = 10000
+
+	// maxRetentionDays bounds RetentionDays (a century, the module's
+	// bound).
+	maxRetentionDays = 36500
 )
 
 // setDefaults fills zero options with their defaults.
@@ -201,6 +214,8 @@ func (c *Config) validateOwn() error {
 		return invalid("topicPartitions", c.TopicPartitions, fmt.Sprintf("must be between 1 and %d, or -1 for the broker default", maxTopicPartitions))
 	case c.TopicReplicationFactor < -1:
 		return invalid("topicReplicationFactor", c.TopicReplicationFactor, "must be >= 1, or -1 for the broker default")
+	case c.RetentionDays < -1 || c.RetentionDays > maxRetentionDays:
+		return invalid("retentionDays", c.RetentionDays, fmt.Sprintf("must be between 1 and %d, or -1 for the cluster's default", maxRetentionDays))
 	case c.TopicRefreshInterval < 0:
 		return invalid("topicRefreshInterval", c.TopicRefreshInterval.Std(), "must be > 0")
 	case c.StartTimeout < 0:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -49,7 +50,7 @@ func (c *topicCache) ensureSlow(ctx context.Context, topic, op string) error {
 		if !cfg.AutoCreateTopics {
 			return &TopicError{Topic: topic, Op: op, Err: fmt.Errorf("%w (create it, or set autoCreateTopics: true)", ErrTopicNotFound)}
 		}
-		detail := &sarama.TopicDetail{NumPartitions: cfg.TopicPartitions, ReplicationFactor: cfg.TopicReplicationFactor}
+		detail := &sarama.TopicDetail{NumPartitions: cfg.TopicPartitions, ReplicationFactor: cfg.TopicReplicationFactor, ConfigEntries: cfg.createdTopicConfig()}
 		if err := c.r.admin.CreateTopic(topic, detail, false); err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return &TopicError{Topic: topic, Op: "create", Err: err}
 		}
@@ -169,4 +170,14 @@ func (r *runState) watchTopics() {
 			s.reconcile(r, list)
 		}
 	}
+}
+
+// createdTopicConfig returns the topic configs sent with CreateTopics:
+// retention.ms from RetentionDays, or nil for the cluster's defaults.
+func (c *Config) createdTopicConfig() map[string]*string {
+	if c.RetentionDays <= 0 {
+		return nil
+	}
+	ms := strconv.FormatInt(int64(c.RetentionDays)*24*int64(time.Hour/time.Millisecond), 10)
+	return map[string]*string{"retention.ms": &ms}
 }

@@ -152,16 +152,9 @@ func (k *Kinesalite) Log() string { return k.log.String() }
 
 // start runs server.js on port (0: a free one) and waits for "PORT <n>".
 func (k *Kinesalite) start(port int) error {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		return fmt.Errorf("kinesalite: node is not installed: %s", kinesaliteInstallHint)
-	}
-	dir, err := kinesaliteDir()
+	node, dir, err := kinesaliteInstalled()
 	if err != nil {
 		return err
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "kinesalite", "package.json")); err != nil {
-		return fmt.Errorf("kinesalite: not installed in %s: %s", dir, kinesaliteInstallHint)
 	}
 	args := []string{filepath.Join(dir, "server.js"), "--port", strconv.Itoa(port)}
 	if k.dir != "" {
