@@ -101,6 +101,7 @@ type pollStream struct {
 	key, topic string
 	pos        position
 	oldest     bool        // read from the oldest retained entry (cursor "")
+	merged     bool        // one of several streams: entries need their event time
 	buf        []pollEntry // fetched, not consumed yet
 	done       bool        // the last fetch came back short: nothing more for now
 	gap        bool
@@ -110,7 +111,7 @@ type pollEntry struct {
 	id  streamID
 	at  int64 // merge key: event time, Unix ns (see entryTime)
 	off uint64
-	msg goredis.XMessage
+	msg rawEntry
 }
 
 // before orders entries of different streams: by event time, then id.
@@ -120,10 +121,15 @@ func (e *pollEntry) before(o *pollEntry) bool {
 
 // entryTime is an entry's event time (its CloudEvents time attribute) in
 // Unix ns, or its stream id's millisecond time when it has none.
-func entryTime(m goredis.XMessage, id streamID) int64 {
-	if s, ok := m.Values[broker.AttrTime].(string); ok {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.UnixNano()
+func entryTime(m rawEntry, id streamID) int64 {
+	for i := 0; i+1 < len(m.fields); i += 2 {
+		if m.fields[i] == broker.AttrTime {
+			if s, ok := m.fields[i+1].(string); ok {
+				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					return t.UnixNano()
+				}
+			}
+			break
 		}
 	}
 	return int64(id.ms) * int64(time.Millisecond)
@@ -145,7 +151,7 @@ func (b *EventBus) poll(ctx context.Context, rs *runState, topic string, req bus
 	ps := make([]*pollStream, len(topics))
 	for i, t := range topics {
 		p, known := cur.pos[t]
-		ps[i] = &pollStream{key: b.streamKey(t), topic: t, pos: p, oldest: req.Cursor == "" && !known}
+		ps[i] = &pollStream{key: b.streamKey(t), topic: t, pos: p, oldest: req.Cursor == "" && !known, merged: len(topics) > 1}
 	}
 	page := min(req.Limit, pollPage)
 	var resp bus.ConsumeResponse
@@ -246,18 +252,18 @@ func (b *EventBus) pollLatest(ctx context.Context, rs *runState, topics []string
 
 // pollEvent decodes a consumed entry like a subscription does and applies
 // the filter; false when the entry is skipped.
-func (b *EventBus) pollEvent(s *pollStream, m goredis.XMessage, f *bus.Filter) (bus.Event, bool) {
-	if m.Values == nil {
+func (b *EventBus) pollEvent(s *pollStream, m rawEntry, f *bus.Filter) (bus.Event, bool) {
+	if m.fields == nil {
 		return bus.Event{}, false
 	}
-	bm := entryMessage(m.Values)
+	bm := fieldsMessage(m.fields)
 	if err := b.cfg.Options.CheckPayload(s.topic, len(bm.Data)); err != nil {
-		b.errs.Report(broker.ScopeDecode, fmt.Errorf("poll: entry %s of %s skipped: %w", m.ID, s.key, err))
+		b.errs.Report(broker.ScopeDecode, fmt.Errorf("poll: entry %s of %s skipped: %w", m.id, s.key, err))
 		return bus.Event{}, false
 	}
 	env, err := decodeEntry(bm)
 	if err != nil {
-		b.errs.Report(broker.ScopeDecode, fmt.Errorf("poll: entry %s of %s skipped: %w", m.ID, s.key, err))
+		b.errs.Report(broker.ScopeDecode, fmt.Errorf("poll: entry %s of %s skipped: %w", m.id, s.key, err))
 		return bus.Event{}, false
 	}
 	env.Event.Topic = s.topic

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/switchyard-go/eventbus/broker"
 )
 
 // Reading a stream for Poll, and telling trimmed entries apart.
@@ -40,22 +42,22 @@ func (b *EventBus) pollFetch(ctx context.Context, rs *runState, need []*pollStre
 		}
 	}
 	if len(fast) > 0 {
-		cmds := make([]*goredis.XMessageSliceCmd, len(fast))
+		cmds := make([]*goredis.Cmd, len(fast))
 		if len(fast) == 1 {
-			cmds[0] = rs.client.XRangeN(ctx, fast[0].key, fast[0].pos.id.String(), "+", int64(page+1))
+			cmds[0] = xrange(ctx, rs.client, fast[0].key, fast[0].pos.id.String(), page+1)
 		} else {
 			pipe := rs.client.Pipeline()
 			for i, s := range fast {
-				cmds[i] = pipe.XRangeN(ctx, s.key, s.pos.id.String(), "+", int64(page+1))
+				cmds[i] = xrange(ctx, pipe, s.key, s.pos.id.String(), page+1)
 			}
 			_, _ = pipe.Exec(ctx) // each command's error is checked below
 		}
 		for i, s := range fast {
-			msgs, err := cmds[i].Result()
+			msgs, err := xrangeResult(cmds[i])
 			if err != nil {
 				return fmt.Errorf("XRANGE %s: %w", s.key, err)
 			}
-			if len(msgs) == 0 || msgs[0].ID != s.pos.id.String() {
+			if len(msgs) == 0 || msgs[0].id != s.pos.id.String() {
 				slow = append(slow, s) // the cursor's entry is gone: count
 				continue
 			}
@@ -69,18 +71,18 @@ func (b *EventBus) pollFetch(ctx context.Context, rs *runState, need []*pollStre
 	}
 	pipe := rs.client.TxPipeline()
 	infos := make([]*goredis.XInfoStreamCmd, len(slow))
-	ranges := make([]*goredis.XMessageSliceCmd, len(slow))
+	ranges := make([]*goredis.Cmd, len(slow))
 	for i, s := range slow {
 		infos[i] = pipe.XInfoStream(ctx, s.key)
 		start := "-"
 		if !s.oldest {
 			start = "(" + s.pos.id.String()
 		}
-		ranges[i] = pipe.XRangeN(ctx, s.key, start, "+", int64(page))
+		ranges[i] = xrange(ctx, pipe, s.key, start, page)
 	}
 	_, _ = pipe.Exec(ctx) // each command's error is checked below
 	for i, s := range slow {
-		msgs, err := ranges[i].Result()
+		msgs, err := xrangeResult(ranges[i])
 		if err != nil {
 			return fmt.Errorf("XRANGE %s: %w", s.key, err)
 		}
@@ -102,7 +104,7 @@ func (b *EventBus) pollFetch(ctx context.Context, rs *runState, need []*pollStre
 // counted takes a slow-path answer: the stream's counts and the entries
 // after the position (or from the start, for a stream read from the
 // oldest), deciding Gap and numbering the entries.
-func (s *pollStream) counted(info *goredis.XInfoStream, msgs []goredis.XMessage, page int) error {
+func (s *pollStream) counted(info *goredis.XInfoStream, msgs []rawEntry, page int) error {
 	last, err := strictStreamID(info.LastGeneratedID)
 	if err != nil {
 		return err
@@ -148,15 +150,79 @@ func (s *pollStream) counted(info *goredis.XInfoStream, msgs []goredis.XMessage,
 
 // fill buffers msgs, numbered from base; a full page means more may
 // follow.
-func (s *pollStream) fill(msgs []goredis.XMessage, base uint64, page int) error {
+func (s *pollStream) fill(msgs []rawEntry, base uint64, page int) error {
 	s.buf = s.buf[:0]
 	for i, m := range msgs {
-		id, err := strictStreamID(m.ID)
+		id, err := strictStreamID(m.id)
 		if err != nil {
 			return err
 		}
-		s.buf = append(s.buf, pollEntry{id: id, at: entryTime(m, id), off: base + uint64(i), msg: m})
+		e := pollEntry{id: id, off: base + uint64(i), msg: m}
+		if s.merged {
+			e.at = entryTime(m, id)
+		}
+		s.buf = append(s.buf, e)
 	}
 	s.done = len(msgs) < page
 	return nil
+}
+
+// rawEntry is a stream entry as XRANGE returns it: its id and its fields
+// as a flat list (name, value, name, value …). Reading the generic reply
+// instead of go-redis' XMessage skips building a map per entry, which
+// the decoding would only iterate once.
+type rawEntry struct {
+	id     string
+	fields []any
+}
+
+// xrange queues or runs XRANGE key start + COUNT count on c (a client or
+// a pipeline).
+func xrange(ctx context.Context, c interface {
+	Do(context.Context, ...any) *goredis.Cmd
+}, key, start string, count int) *goredis.Cmd {
+	return c.Do(ctx, "xrange", key, start, "+", "count", count)
+}
+
+// xrangeResult reads an XRANGE reply.
+func xrangeResult(cmd *goredis.Cmd) ([]rawEntry, error) {
+	v, err := cmd.Slice()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rawEntry, len(v))
+	for i, e := range v {
+		pair, ok := e.([]any)
+		if !ok || len(pair) < 2 {
+			return nil, fmt.Errorf("unexpected XRANGE reply element %T", e)
+		}
+		id, ok := pair[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("unexpected XRANGE entry id %T", pair[0])
+		}
+		fields, _ := pair[1].([]any) // nil for an entry without fields
+		out[i] = rawEntry{id: id, fields: fields}
+	}
+	return out, nil
+}
+
+// fieldsMessage is entryMessage for a flat field list.
+func fieldsMessage(fields []any) broker.BinaryMessage {
+	m := broker.BinaryMessage{Attributes: make([]broker.Attribute, 0, len(fields)/2)}
+	for i := 0; i+1 < len(fields); i += 2 {
+		k, _ := fields[i].(string)
+		v, ok := fields[i+1].(string)
+		if !ok {
+			v = fmt.Sprint(fields[i+1])
+		}
+		switch k {
+		case fieldData:
+			m.Data = []byte(v)
+		case broker.AttrDataContentType, fieldContentType:
+			m.ContentType = v
+		default:
+			m.Attributes = append(m.Attributes, broker.Attribute{Name: k, Value: v})
+		}
+	}
+	return m
 }
