@@ -50,6 +50,7 @@ var _ bus.Poller = (*EventBus)(nil)
 //     maxLen, XTRIM) before this poll read them: the poll continues at the
 //     oldest retained entry. Entries removed one by one with XDEL are not
 //     detected.
+//   - Poll needs Redis 7.0 or later (XINFO STREAM entries-added).
 //   - Redis streams have no shards: a non-empty req.Shards is an error
 //     wrapping bus.ErrInvalidConsumeRequest.
 //   - A poll examines at most 16,384 entries (pages of min(Limit, 1024)

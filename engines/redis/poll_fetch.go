@@ -111,7 +111,8 @@ func (s *pollStream) counted(info *goredis.XInfoStream, msgs []rawEntry, page in
 	}
 	added, length := uint64(info.EntriesAdded), uint64(info.Length)
 	if length > added {
-		return fmt.Errorf("length %d above entries-added %d", length, added)
+		// Redis before 7.0 does not count entries (no entries-added).
+		return fmt.Errorf("length %d above entries-added %d: Poll needs Redis 7.0 or later", length, added)
 	}
 	first := added - length + 1 // number of the oldest retained entry
 	if s.oldest {
