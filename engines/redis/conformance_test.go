@@ -1,6 +1,8 @@
 package redis_test
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,10 +41,23 @@ func conformance(t *testing.T, adjust func(*redis.Config)) {
 	// restarts it.
 	srv := testinfra.StartRedis(t, testinfra.WithAOF())
 	groupPrefix := "g" + enginekit.NewID()[:8] + ":" // engines of one group share streams
+	// The engines one check builds share their streams (a poll cursor
+	// resumes on a new engine); checks do not see each other's.
+	var mu sync.Mutex
+	prefixes := map[string]string{}
+	prefixOf := func(t *testing.T) string {
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := prefixes[t.Name()]; !ok {
+			prefixes[t.Name()] = "c" + enginekit.NewID()[:8] + ":"
+		}
+		return prefixes[t.Name()]
+	}
 	eventbustest.Run(t, eventbustest.Config{
 		New: func(t *testing.T) bus.EventBus {
 			cfg := testConfig(srv)
 			adjust(&cfg)
+			cfg.KeyPrefix = prefixOf(t)
 			return newBus(t, cfg)
 		},
 		NewInGroup: func(t *testing.T, group string) bus.EventBus {
@@ -59,6 +74,14 @@ func conformance(t *testing.T, adjust func(*redis.Config)) {
 		CrashConsumer: func(t *testing.T, group, topic string) (func() int, func()) {
 			return crashConsumer(t, srv.URL(), groupPrefix, group, topic)
 		},
+		// Retention as Redis does it: XTRIM MAXLEN = keep on the stream.
+		TrimTopic: func(t *testing.T, b bus.EventBus, topic string, keep int) {
+			t.Helper()
+			rb := b.(*redis.EventBus)
+			if err := rawClient(t, rb).XTrimMaxLen(context.Background(), rb.Config().KeyPrefix+topic, int64(keep)).Err(); err != nil {
+				t.Fatalf("XTRIM %s MAXLEN = %d: %v", topic, keep, err)
+			}
+		},
 		Features: eventbustest.Features{
 			Persistent:                   true,
 			PayloadRoundTripsAsJSON:      true,
@@ -68,6 +91,9 @@ func conformance(t *testing.T, adjust func(*redis.Config)) {
 			RedeliveryAfterHandlerError:  true,
 			BrokerRestart:                true,
 			ConsumerCrash:                true,
+			Poll:                         true,
+			PollRestart:                  true,
+			PollGap:                      true,
 			DeliveryTimeout:              15 * time.Second,
 		},
 	})

@@ -47,6 +47,11 @@
 //     errors (SetErrorObserver, or log/slog); Publish returns an error while
 //     Redis is unreachable (go-redis's own retries are off, so a lost
 //     reply never stores an event twice behind the caller's back).
+//   - Subscription filters (bus.FilteredHandler): a rejected event is
+//     acknowledged and counted in EngineStats.Filtered, never retried nor
+//     dead-lettered.
+//   - Poll (bus.Poller) reads streams on demand with a cursor of stream
+//     ids, without a consumer group (XRANGE); see EventBus.Poll.
 //
 // Handlers receive a context carrying a *broker.Delivery (CloudEvents id
 // for de-duplication, attempt, redelivery flag); in ack mode "manual"
