@@ -119,11 +119,11 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 			p.start, p.next = oldest[i], oldest[i]
 		}
 	}
-	gap, err := pc.fetch(ctx, topic, parts, req.Filter, req.Limit)
+	gap, err := pc.fetch(ctx, topic, parts, req.Limit)
 	if err != nil {
 		return bus.ConsumeResponse{}, err
 	}
-	events := merge(parts, req.Limit)
+	events := pc.merge(topic, parts, req.Filter, req.Limit)
 	for _, p := range parts {
 		pos.set(p.topic, p.id, p.next)
 	}
@@ -230,17 +230,17 @@ func partitionSummary(layout topicList) string {
 
 // merge takes at most limit events from parts, oldest creation time
 // first among the partitions' next records (ties in topic, partition
-// order), so that each partition's records stay in offset order. Skipped
-// records at the head of a partition are consumed as they come (also
-// once limit is reached), so the cursor moves past them. Each part's next
-// ends after the last record consumed.
-func merge(parts []*pollPart, limit int) []bus.Event {
+// order), so that each partition's records stay in offset order. Records
+// a poll skips (see decode) at the head of a partition are consumed as
+// they come, also once limit is reached, so the cursor moves past them.
+// Each part's next ends after the last record consumed.
+func (pc *pollClient) merge(pattern string, parts []*pollPart, f *bus.Filter, limit int) []bus.Event {
 	var out []bus.Event
 	for {
 		var best *pollPart
 		for _, p := range parts {
-			for p.head < len(p.recs) && p.recs[p.head].skip {
-				p.next = p.recs[p.head].off + 1
+			for p.head < len(p.recs) && pc.decode(pattern, &p.recs[p.head], f) {
+				p.next = p.recs[p.head].msg.Offset + 1
 				p.head++
 			}
 			if p.head < len(p.recs) && (best == nil || p.recs[p.head].at.Before(best.recs[best.head].at)) {
@@ -250,9 +250,9 @@ func merge(parts []*pollPart, limit int) []bus.Event {
 		if best == nil || len(out) >= limit {
 			return out
 		}
-		e := best.recs[best.head]
+		e := &best.recs[best.head]
 		best.head++
-		best.next = e.off + 1
+		best.next = e.msg.Offset + 1
 		if out == nil {
 			out = make([]bus.Event, 0, min(limit, 256))
 		}

@@ -110,14 +110,16 @@ type pollPart struct {
 	err   error       // the leader's error for this partition, if any
 }
 
-// pollEntry is one fetched record: its event, or skip for a record no
-// poll returns (a control record, an aborted transaction's record, an
-// undecodable record, one the filter rejects).
+// pollEntry is one fetched record. Records are decoded lazily, by the
+// merge, when they reach the head of their partition: a poll decodes the
+// records it returns or skips, and at most one more per partition.
 type pollEntry struct {
-	off  int64
-	at   time.Time // merge key: the event's creation time
-	ev   bus.Event
-	skip bool
+	msg     sarama.ConsumerMessage
+	control bool // a control record or an aborted transaction's record: never returned
+	decoded bool
+	skip    bool      // set by decoding: undecodable, oversized or rejected by the filter
+	at      time.Time // set by decoding: the merge key, the event's creation time
+	ev      bus.Event
 }
 
 // retriable reports whether a partition's fetch error is cured by
@@ -140,13 +142,13 @@ func retriable(err error) bool {
 // offset and read again; fetch then reports a gap. Leadership errors are
 // retried after a metadata refresh; what still fails after that is
 // returned, naming the topic and partition.
-func (pc *pollClient) fetch(ctx context.Context, pattern string, parts []*pollPart, f *bus.Filter, limit int) (gap bool, err error) {
+func (pc *pollClient) fetch(ctx context.Context, pattern string, parts []*pollPart, limit int) (gap bool, err error) {
 	todo := parts
 	for round := 0; len(todo) > 0; round++ {
 		if err := ctx.Err(); err != nil {
 			return gap, fmt.Errorf("kafka engine: poll %q: %w", pattern, err)
 		}
-		pc.fetchRound(pattern, todo, f, limit)
+		pc.fetchRound(todo, limit)
 		var again, stale []*pollPart
 		var refresh []string
 		for _, p := range todo {
@@ -194,7 +196,7 @@ func (pc *pollClient) fetch(ctx context.Context, pattern string, parts []*pollPa
 
 // fetchRound sends one Fetch request per leader for parts and fills each
 // part's recs or err.
-func (pc *pollClient) fetchRound(pattern string, parts []*pollPart, f *bus.Filter, limit int) {
+func (pc *pollClient) fetchRound(parts []*pollPart, limit int) {
 	size := min(max(int64(limit)*pc.avgRecord.Load()+4096, pollMinFetch), int64(pc.maxFetch))
 	byLeader := map[*sarama.Broker][]*pollPart{}
 	for _, p := range parts {
@@ -224,7 +226,7 @@ func (pc *pollClient) fetchRound(pattern string, parts []*pollPart, f *bus.Filte
 				case resp.GetBlock(p.topic, p.id) == nil:
 					p.err = fmt.Errorf("no answer for the partition: %w", sarama.ErrIncompleteResponse)
 				default:
-					pc.decodeBlock(pattern, p, resp.GetBlock(p.topic, p.id), f)
+					pc.readBlock(p, resp.GetBlock(p.topic, p.id))
 				}
 			}
 		}()
@@ -232,9 +234,9 @@ func (pc *pollClient) fetchRound(pattern string, parts []*pollPart, f *bus.Filte
 	wg.Wait()
 }
 
-// decodeBlock turns one partition's fetched records into p.recs, with the
-// engine's wire decoding (the events subscribers get).
-func (pc *pollClient) decodeBlock(pattern string, p *pollPart, blk *sarama.FetchResponseBlock, f *bus.Filter) {
+// readBlock turns one partition's fetched records into p.recs (those at
+// or after p.start, in offset order).
+func (pc *pollClient) readBlock(p *pollPart, blk *sarama.FetchResponseBlock) {
 	if !errors.Is(blk.Err, sarama.ErrNoError) {
 		p.err = blk.Err
 		return
@@ -247,20 +249,15 @@ func (pc *pollClient) decodeBlock(pattern string, p *pollPart, blk *sarama.Fetch
 	})
 	abortedBy := map[int64]bool{}
 	var bytes, count int64
-	add := func(m *sarama.ConsumerMessage, skip bool) {
+	add := func(m sarama.ConsumerMessage, control bool) {
 		if m.Offset < p.start {
 			return
 		}
-		e := pollEntry{off: m.Offset, skip: skip, at: m.Timestamp}
-		if !skip {
+		if !control {
 			bytes += int64(len(m.Key) + len(m.Value) + 64)
 			count++
-			e.ev, e.skip = pc.decode(pattern, m, f)
-			if !e.ev.CreatedAt.IsZero() {
-				e.at = e.ev.CreatedAt
-			}
 		}
-		p.recs = append(p.recs, e)
+		p.recs = append(p.recs, pollEntry{msg: m, control: control})
 	}
 	for _, rs := range blk.RecordsSet {
 		switch {
@@ -279,7 +276,7 @@ func (pc *pollClient) decodeBlock(pattern string, p *pollPart, blk *sarama.Fetch
 				if rb.LogAppendTime {
 					ts = rb.MaxTimestamp
 				}
-				add(&sarama.ConsumerMessage{Topic: p.topic, Partition: p.id, Offset: rb.FirstOffset + rec.OffsetDelta,
+				add(sarama.ConsumerMessage{Topic: p.topic, Partition: p.id, Offset: rb.FirstOffset + rec.OffsetDelta,
 					Key: rec.Key, Value: rec.Value, Headers: rec.Headers, Timestamp: ts}, skipAll)
 			}
 		case rs.MsgSet != nil:
@@ -294,7 +291,7 @@ func (pc *pollClient) decodeBlock(pattern string, p *pollPart, blk *sarama.Fetch
 					if mb.Msg.Set != nil && mb.Msg.Version >= 1 {
 						off = mb.Offset - inner[len(inner)-1].Offset + im.Offset
 					}
-					add(&sarama.ConsumerMessage{Topic: p.topic, Partition: p.id, Offset: off, Key: im.Msg.Key, Value: im.Msg.Value, Timestamp: im.Msg.Timestamp}, false)
+					add(sarama.ConsumerMessage{Topic: p.topic, Partition: p.id, Offset: off, Key: im.Msg.Key, Value: im.Msg.Value, Timestamp: im.Msg.Timestamp}, false)
 				}
 			}
 		}
@@ -311,24 +308,39 @@ func isAbortMarker(key []byte) bool {
 	return len(key) >= 4 && binary.BigEndian.Uint16(key[2:4]) == 0
 }
 
-// decode decodes one record as subscribers get it; skip is set for a
-// record that is not returned: undecodable or over maxPayloadBytes
-// (reported under ScopeDecode, as for subscribers, but never
-// dead-lettered by a poll), or rejected by f.
-func (pc *pollClient) decode(pattern string, m *sarama.ConsumerMessage, f *bus.Filter) (bus.Event, bool) {
+// decode decodes e as subscribers get it (once) and reports whether a
+// poll skips it: a control record, a record that is undecodable or over
+// maxPayloadBytes (reported under ScopeDecode, as for subscribers, but
+// never dead-lettered by a poll), or one f rejects.
+func (pc *pollClient) decode(pattern string, e *pollEntry, f *bus.Filter) bool {
+	if e.decoded {
+		return e.skip
+	}
+	e.decoded = true
+	if e.control {
+		e.skip = true
+		return true
+	}
 	b := pc.b
+	m := &e.msg
 	env, err := b.decodeRecord(m)
 	if err == nil {
 		err = b.opts.CheckPayload(m.Topic, len(m.Value))
 	}
 	if err != nil {
 		b.errs.Report(broker.ScopeDecode, fmt.Errorf("kafka engine: poll %q: record %s skipped: %w", pattern, entryID(m), err))
-		return bus.Event{}, true
+		e.skip = true
+		return true
 	}
 	if f != nil && !f.Match(env.Event) {
-		return bus.Event{}, true
+		e.skip = true
+		return true
 	}
-	return env.Event, false
+	e.ev, e.at = env.Event, env.Event.CreatedAt
+	if e.at.IsZero() {
+		e.at = m.Timestamp
+	}
+	return false
 }
 
 // offsets returns the oldest (sarama.OffsetOldest) or next-to-be-written
