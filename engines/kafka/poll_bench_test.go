@@ -30,8 +30,8 @@ const (
 // record into the event subscribers get, merging the partitions by event
 // time), once with raw sarama partition consumers, one per partition,
 // that only receive the records (the baseline). The order alternates
-// between rounds. It reports the median events/s of each and the ratio
-// Poll / raw:
+// between rounds. It reports the median events/s of each and the median
+// of the rounds' ratios Poll / raw:
 //
 //	go test ./engines/kafka -run '^$' -bench PollThroughput -benchtime 5x
 func BenchmarkPollThroughput(b *testing.B) {
@@ -142,11 +142,15 @@ func BenchmarkPollThroughput(b *testing.B) {
 	}
 	b.StopTimer()
 	pm, rm := median(polled), median(raw)
+	ratios := make([]float64, len(polled))
+	for i := range polled {
+		ratios[i] = polled[i] / raw[i]
+	}
 	b.ReportMetric(pm, "poll-events/s")
 	b.ReportMetric(rm, "raw-events/s")
-	b.ReportMetric(pm/rm, "poll/raw")
-	b.Logf("%d rounds of %d events: Poll (pages of %d) median %.0f events/s %s; raw sarama partition consumers median %.0f events/s %s; ratio %.2f",
-		len(polled), pollBenchEvents, pollBenchPage, pm, rates(polled), rm, rates(raw), pm/rm)
+	b.ReportMetric(median(ratios), "poll/raw")
+	b.Logf("%d rounds of %d events: Poll (pages of %d) median %.0f events/s %s; raw sarama partition consumers median %.0f events/s %s; Poll/raw per round %s, median %.2f",
+		len(polled), pollBenchEvents, pollBenchPage, pm, rates(polled), rm, rates(raw), ratiosText(ratios), median(ratios))
 }
 
 // publishBacklog publishes pollBenchEvents events on topic from 64
@@ -184,6 +188,15 @@ func median(xs []float64) float64 {
 		return 0
 	}
 	return s[len(s)/2]
+}
+
+// ratiosText formats the per-round ratios.
+func ratiosText(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.2f", x)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // rates formats the per-round figures.

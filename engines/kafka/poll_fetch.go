@@ -23,10 +23,10 @@ import (
 // returns at once). It is what keeps Poll from waiting for events.
 const pollMaxWait = 5 * time.Millisecond
 
-// Per-partition fetch size of a poll: Limit records of the average size
-// seen so far, at least pollMinFetch and at most the consumer's
-// fetchDefault (Kafka's max.partition.fetch.bytes). The broker returns a
-// whole first record batch even when it is larger.
+// Per-partition fetch size of a poll: twice a partition's share of Limit
+// records of the average size seen so far, at least pollMinFetch and at
+// most the consumer's fetchDefault (Kafka's max.partition.fetch.bytes).
+// The broker returns a whole first record batch even when it is larger.
 const (
 	pollMinFetch      = 16 << 10
 	pollInitialRecord = 512 // bytes per record assumed before the first fetch
@@ -197,7 +197,10 @@ func (pc *pollClient) fetch(ctx context.Context, pattern string, parts []*pollPa
 // fetchRound sends one Fetch request per leader for parts and fills each
 // part's recs or err.
 func (pc *pollClient) fetchRound(parts []*pollPart, limit int) {
-	size := min(max(int64(limit)*pc.avgRecord.Load()+4096, pollMinFetch), int64(pc.maxFetch))
+	// The merge takes about limit/len(parts) records of each partition
+	// when they are equally busy; twice that covers moderate skew, and a
+	// busier partition simply contributes fewer records to this page.
+	size := min(max(2*int64(limit)*pc.avgRecord.Load()/int64(len(parts))+4096, pollMinFetch), int64(pc.maxFetch))
 	byLeader := map[*sarama.Broker][]*pollPart{}
 	for _, p := range parts {
 		p.err, p.recs, p.head = nil, nil, 0
