@@ -1,6 +1,7 @@
 package kafka_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -231,7 +232,8 @@ func TestPoll(t *testing.T) {
 		if _, err := b.Poll(ctxT(t), "poll.paging", bus.ConsumeRequest{}); !errors.Is(err, bus.ErrInvalidConsumeRequest) {
 			t.Errorf("limit 0: err %v, want ErrInvalidConsumeRequest", err)
 		}
-		resp, err := b.Poll(nil, "poll.none", bus.ConsumeRequest{Limit: 1}) //nolint:staticcheck // a nil ctx is documented
+		var noCtx context.Context // a nil ctx is documented as Background
+		resp, err := b.Poll(noCtx, "poll.none", bus.ConsumeRequest{Limit: 1})
 		if err != nil || len(resp.Events) != 0 {
 			t.Errorf("a topic that does not exist: %d events, err %v", len(resp.Events), err)
 		}
