@@ -222,6 +222,11 @@ func (pc *pollClient) fetchRound(parts []*pollPart, limit int) {
 				req.AddBlock(p.topic, p.id, p.start, int32(size), -1)
 			}
 			resp, err := leader.Fetch(req)
+			if err != nil {
+				// A broken connection stays broken: close it, so that
+				// the retry's Leader lookup opens a new one.
+				_ = leader.Close()
+			}
 			for _, p := range ps {
 				switch {
 				case err != nil:
@@ -385,6 +390,7 @@ func (pc *pollClient) listOffsets(parts []*pollPart, which int64, out []int64) e
 		}
 		resp, err := leader.GetAvailableOffsets(req)
 		if err != nil {
+			_ = leader.Close() // reopened by the retry's Leader lookup
 			return fmt.Errorf("list offsets: %w", err)
 		}
 		for _, i := range idx {

@@ -349,3 +349,29 @@ func TestPollGapAndRestart(t *testing.T) {
 }
 
 var _ bus.Poller = (*kafka.EventBus)(nil)
+
+// A poll after a broker restart reconnects by itself: the client's
+// connections broke, the poll's retry opens new ones.
+func TestPollAcrossBrokerRestart(t *testing.T) {
+	k := testinfra.StartKafka(t, testinfra.KafkaOptions{Persistent: true})
+	b := started(t, engineConfig(k, nil))
+	want := publishKeyed(t, b, "poll.restart", 30, 3)
+	first, err := b.Poll(ctxT(t), "poll.restart", bus.ConsumeRequest{Limit: 10})
+	if err != nil || len(first.Events) == 0 {
+		t.Fatalf("first page: %d events, err %v", len(first.Events), err)
+	}
+	k.Restart(t)
+	var rest []bus.Event
+	cur := first.Cursor
+	testutil.Eventually(t, 30*time.Second, "the rest after the restart", func() bool {
+		resp, err := b.Poll(ctxT(t), "poll.restart", bus.ConsumeRequest{Limit: 10, Cursor: cur})
+		if err != nil {
+			t.Logf("poll after the restart: %v", err)
+			return false
+		}
+		rest = append(rest, resp.Events...)
+		cur = resp.Cursor
+		return len(first.Events)+len(rest) >= len(want)
+	})
+	checkOncePerKeyOrder(t, append(first.Events, rest...), want)
+}
