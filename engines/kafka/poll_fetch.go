@@ -108,6 +108,12 @@ type pollPart struct {
 	recs  []pollEntry // records at or after start, in offset order
 	head  int         // the next record the merge looks at
 	err   error       // the leader's error for this partition, if any
+	// end is the partition's readable end reported by the last fetch:
+	// the high-water mark, or the last stable offset under
+	// read_committed.
+	end int64
+	// alone asks for a fetch request of its own (see fetch).
+	alone bool
 }
 
 // pollEntry is one fetched record. Records are decoded lazily, by the
@@ -153,6 +159,14 @@ func (pc *pollClient) fetch(ctx context.Context, pattern string, parts []*pollPa
 		var refresh []string
 		for _, p := range todo {
 			switch {
+			case p.err == nil && len(p.recs) == 0 && p.start < p.end && !p.alone:
+				// Records are there but none came back: the next
+				// batch is larger than this partition's share of the
+				// response, and the broker returns an oversized batch
+				// only for the first partition of a request. Ask
+				// again, in a request of its own.
+				p.alone = true
+				again = append(again, p)
 			case p.err == nil:
 			case errors.Is(p.err, sarama.ErrOffsetOutOfRange):
 				stale = append(stale, p)
@@ -201,7 +215,12 @@ func (pc *pollClient) fetchRound(parts []*pollPart, limit int) {
 	// when they are equally busy; twice that covers moderate skew, and a
 	// busier partition simply contributes fewer records to this page.
 	size := min(max(2*int64(limit)*pc.avgRecord.Load()/int64(len(parts))+4096, pollMinFetch), int64(pc.maxFetch))
-	byLeader := map[*sarama.Broker][]*pollPart{}
+	type request struct {
+		leader *sarama.Broker
+		parts  []*pollPart
+	}
+	var reqs []*request
+	shared := map[*sarama.Broker]*request{}
 	for _, p := range parts {
 		p.err, p.recs, p.head = nil, nil, 0
 		leader, err := pc.c.Leader(p.topic, p.id)
@@ -209,17 +228,33 @@ func (pc *pollClient) fetchRound(parts []*pollPart, limit int) {
 			p.err = err
 			continue
 		}
-		byLeader[leader] = append(byLeader[leader], p)
+		if p.alone {
+			reqs = append(reqs, &request{leader: leader, parts: []*pollPart{p}})
+			continue
+		}
+		if shared[leader] == nil {
+			shared[leader] = &request{leader: leader}
+			reqs = append(reqs, shared[leader])
+		}
+		shared[leader].parts = append(shared[leader].parts, p)
 	}
 	var wg sync.WaitGroup
-	for leader, ps := range byLeader {
+	for _, rq := range reqs {
+		leader, ps := rq.leader, rq.parts
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			req := &sarama.FetchRequest{Version: pc.fetchVersion, MaxWaitTime: int32(pollMaxWait / time.Millisecond), MinBytes: 1,
 				MaxBytes: pc.b.set.base.Consumer.Fetch.MaxBytes, Isolation: pc.isolation, SessionEpoch: -1}
 			for _, p := range ps {
-				req.AddBlock(p.topic, p.id, p.start, int32(size), -1)
+				sz := int32(size)
+				if p.alone {
+					// The broker returns the first batch whatever
+					// its size; the partition's full fetch size also
+					// brings the batches after it.
+					sz = pc.maxFetch
+				}
+				req.AddBlock(p.topic, p.id, p.start, sz, -1)
 			}
 			resp, err := leader.Fetch(req)
 			if err != nil {
@@ -248,6 +283,10 @@ func (pc *pollClient) readBlock(p *pollPart, blk *sarama.FetchResponseBlock) {
 	if !errors.Is(blk.Err, sarama.ErrNoError) {
 		p.err = blk.Err
 		return
+	}
+	p.end = blk.HighWaterMarkOffset
+	if pc.isolation == sarama.ReadCommitted && blk.LastStableOffset >= 0 && pc.fetchVersion >= 4 {
+		p.end = blk.LastStableOffset
 	}
 	// Aborted transactions (read_committed only): the producers whose
 	// records are skipped from the transaction's first offset until its
