@@ -140,7 +140,11 @@ func (pc *pollClient) layout(topic string) (topicList, error) {
 	if !bus.IsPattern(topic) {
 		last, _ := pc.topicRefreshed.Load(topic)
 		if t, _ := last.(time.Time); time.Since(t) >= every {
-			if err := pc.c.RefreshMetadata(topic); err != nil && !errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+			err := pc.c.RefreshMetadata(topic)
+			if errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+				return out, nil
+			}
+			if err != nil {
 				return nil, err
 			}
 			pc.topicRefreshed.Store(topic, time.Now())

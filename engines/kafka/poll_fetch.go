@@ -63,6 +63,10 @@ func (r *runState) poller() (*pollClient, error) {
 		return r.poll, nil
 	}
 	cfg := r.b.set.newClientConfig()
+	// No retries with backoff inside sarama's metadata requests (3 by
+	// 250 ms by default, taken for every poll of a topic that does not
+	// exist): Poll retries failed partitions itself, without sleeping.
+	cfg.Metadata.Retry.Max = 0
 	c, err := sarama.NewClient(r.b.set.cfg.Brokers, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kafka engine: poll: connect: %w", err)

@@ -233,9 +233,13 @@ func TestPoll(t *testing.T) {
 			t.Errorf("limit 0: err %v, want ErrInvalidConsumeRequest", err)
 		}
 		var noCtx context.Context // a nil ctx is documented as Background
+		began := time.Now()
 		resp, err := b.Poll(noCtx, "poll.none", bus.ConsumeRequest{Limit: 1})
 		if err != nil || len(resp.Events) != 0 {
 			t.Errorf("a topic that does not exist: %d events, err %v", len(resp.Events), err)
+		}
+		if d := time.Since(began); d > 300*time.Millisecond {
+			t.Errorf("a poll of a topic that does not exist took %v", d)
 		}
 	})
 }
