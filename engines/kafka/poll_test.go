@@ -217,6 +217,15 @@ func TestPoll(t *testing.T) {
 				t.Errorf("event of topic %q", e.Topic)
 			}
 		}
+		// "*" matches every topic but the dead-letter ones.
+		every, _ := pollAll(t, b, "*", "", bus.ConsumeRequest{Limit: 200}, -1)
+		topics := map[string]int{}
+		for _, e := range every {
+			topics[e.Topic]++
+		}
+		if topics["wild.a"] != 5 || topics["wild.b"] != 7 || topics["dlq.wild.a"] != 0 {
+			t.Errorf(`a poll of "*" read %v, want wild.a 5, wild.b 7 and no dead letter`, topics)
+		}
 		// A cursor of the pattern is not one of a single topic.
 		if _, err := b.Poll(ctxT(t), "wild.a", bus.ConsumeRequest{Limit: 1, Cursor: cur}); !errors.Is(err, bus.ErrInvalidCursor) {
 			t.Errorf("cursor of wild.* on wild.a: err %v, want ErrInvalidCursor", err)
