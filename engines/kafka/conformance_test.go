@@ -40,6 +40,8 @@ func conformance(t *testing.T, extra map[string]any) {
 			return newEngine(t, cfg)
 		},
 		RestartBroker: func(t *testing.T) { k.Restart(t) },
+		PollShards:    func(t *testing.T, _ bus.EventBus, topic string) []int { return partitions(t, k, topic) },
+		TrimTopic:     func(t *testing.T, _ bus.EventBus, topic string, keep int) { trimTopic(t, k, topic, keep) },
 		Features: eventbustest.Features{
 			Persistent:                   true,
 			PayloadRoundTripsAsJSON:      true,
@@ -48,6 +50,9 @@ func conformance(t *testing.T, extra map[string]any) {
 			ConsumerGroups:               true,
 			RedeliveryAfterHandlerError:  true,
 			BrokerRestart:                true,
+			Poll:                         true,
+			PollRestart:                  true,
+			PollGap:                      true,
 			DeliveryTimeout:              20 * time.Second,
 			LeakOptions:                  []goleak.Option{metricsGoroutine},
 		},

@@ -43,6 +43,14 @@
 //     including topics created later: the topic watcher finds them and the
 //     member rejoins its group with the new set. Dead-letter topics are
 //     matched only by patterns inside the dead-letter namespace.
+//   - A subscription whose handler is a bus.FilteredHandler counts the
+//     records its filter rejects in EngineStats.Filtered and commits
+//     their offsets like handled ones: never retried nor dead-lettered.
+//   - Poll (bus.Poller) reads topics without a consumer group: the cursor
+//     holds each partition's next offset, Shards are partition ids, a
+//     cursor whose records were deleted reports Gap and continues at the
+//     oldest retained one, and a poll never waits for events. See
+//     EventBus.Poll.
 //   - Stop refuses new publishes, waits for those in flight, lets the
 //     handlers finish and commits, leaves the groups and flushes the
 //     producer; no goroutine is left behind (sarama's process-global

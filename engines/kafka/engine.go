@@ -82,6 +82,11 @@ type runState struct {
 	// in this run (see reportMissingDeadLetterTopics).
 	dlqReported sync.Map
 
+	// poll is the group-less client of Poll, created by the first Poll
+	// of the run (poller) and closed by Stop; pollMu guards it.
+	pollMu sync.Mutex
+	poll   *pollClient
+
 	// nudge asks the topic watcher for an immediate refresh.
 	nudge chan struct{}
 
@@ -291,6 +296,7 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	finish := func() {
 		<-done
 		r.prod.close()
+		r.closePoller()
 		_ = r.admin.Close()
 		_ = r.control.Close()
 		r.cancel()

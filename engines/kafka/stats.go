@@ -7,7 +7,9 @@ import (
 
 // EngineStats reports the engine's counters (Published, Delivered,
 // Failed, Panics, Retried, DeadLettered, Dropped: failed async publishes
-// and events dropped after their retries with dead-lettering disabled) and
+// and events dropped after their retries with dead-lettering disabled;
+// Filtered: records a subscription's filter rejected, see
+// bus.FilteredHandler, whose offsets are committed like handled ones) and
 // gauges: InFlight (handler calls running), QueueDepth (records taken for
 // handling and not yet settled) and Lag (records between the committed
 // position and the high-water mark of every partition this engine's
