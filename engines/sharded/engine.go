@@ -47,6 +47,7 @@ type EventBus struct {
 	observer bus.ObserverSlot
 	stats    engineStats
 	async    asyncStats
+	scaling  scalingState // scaling.go
 }
 
 // runState is what one Start creates and its Stop tears down.
@@ -89,6 +90,7 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	b.routes.Store(buildRoutes(nil, nil))
 	b.stats.live = map[*shard]struct{}{}
 	b.stats.topics.Limit = cfg.TopicLimit
+	b.scaling.policy = cfg.Scaling
 	return b, nil
 }
 
@@ -125,6 +127,7 @@ func (b *EventBus) Start(ctx context.Context) error {
 	}
 	b.run = r
 	b.set.Store(b.newSetLocked(r, b.shardCount, nil))
+	b.startMonitorLocked()
 	return nil
 }
 
@@ -146,6 +149,7 @@ func (b *EventBus) Stop(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	b.stopMonitor() // before lifeMu: a change the monitor makes holds it
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	b.mu.Lock()
