@@ -117,10 +117,11 @@ func (b *EventBus) applyLocked(ctx context.Context, d ScalingDecision, auto bool
 	if to < from {
 		changed = setIDs(old)
 	}
-	b.scaling.lastChange = mono()
+	took := time.Since(started)
+	b.scaling.lastChange = mono() // after took: Started+Took <= the cooldown's start
 	b.scaling.changes.Add(1)
 	b.report(ScalingChange{Auto: auto, Decision: d, From: from, To: to, Changed: changed,
-		Utilization: u, Started: started, Took: time.Since(started), Err: err})
+		Utilization: u, Started: started, Took: took, Err: err})
 	return changed, err
 }
 
