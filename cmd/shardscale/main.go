@@ -7,7 +7,7 @@
 // median time to deliver the whole burst.
 //
 //	go run ./cmd/shardscale
-//	go run ./cmd/shardscale -rounds 3 -rate 12000 -burst 4s -work 200us -max 8
+//	go run ./cmd/shardscale -rounds 3 -rate 2000 -burst 4s -work 1ms -max 8
 package main
 
 import (
@@ -44,10 +44,10 @@ type result struct {
 func main() {
 	var p params
 	rounds := flag.Int("rounds", 3, "interleaved rounds per scenario")
-	flag.IntVar(&p.rate, "rate", 12000, "offered events/s during the burst")
+	flag.IntVar(&p.rate, "rate", 2000, "offered events/s during the burst")
 	flag.DurationVar(&p.burst, "burst", 4*time.Second, "burst length")
 	flag.DurationVar(&p.idle, "idle", 3*time.Second, "quiet time after the burst is delivered")
-	flag.DurationVar(&p.work, "work", 200*time.Microsecond, "handler wait per event (time.Sleep)")
+	flag.DurationVar(&p.work, "work", time.Millisecond, "handler wait per event (time.Sleep)")
 	flag.IntVar(&p.maxN, "max", 8, "scaling.maxShards, and the shard count of the fixed-large scenario")
 	flag.DurationVar(&p.window, "window", 500*time.Millisecond, "printing period")
 	flag.DurationVar(&p.interval, "interval", 250*time.Millisecond, "scaling.interval")

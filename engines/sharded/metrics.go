@@ -20,9 +20,12 @@ import (
 // counter, plus the idle period in progress if any, and turns the
 // difference between two samples into 1 - idle/elapsed.
 //
-// Time a busy worker spends waiting for a CPU counts as busy: on an
-// overloaded machine every shard looks saturated, which is why the
-// scaling policy has a maxShards budget.
+// A worker that waits for a sync subscription another shard's worker is
+// calling (a subscription's calls never overlap) counts that wait as idle
+// too: more shards would not make it shorter. It reads the clock only when
+// the subscription's lock is contended. Time a busy worker spends waiting
+// for a CPU counts as busy: on an overloaded machine every shard looks
+// saturated, which is why the scaling policy has a maxShards budget.
 
 // idleClock is a shard worker's idle accounting. Protocol: the worker
 // stores since (non-zero) when it goes idle; when it leaves idle it first

@@ -132,10 +132,11 @@ func TestShardMetricsMeasuresUtilization(t *testing.T) {
 	}
 }
 
-// TestAutoScalingFollowsABurst: a burst against a slow handler scales one
+// TestAutoScalingFollowsABurst: a burst against slow handlers (four sync
+// subscriptions, whose calls more shards can run side by side) scales one
 // shard up to maxShards, then back to minShards once idle; every event
-// arrives once and in order per key across all the changes, and no two
-// automatic changes are closer than the cooldown.
+// arrives once and in order per key at every subscription across all the
+// changes, and no two automatic changes are closer than the cooldown.
 func TestAutoScalingFollowsABurst(t *testing.T) {
 	const cooldown = 150 * time.Millisecond
 	b := start(t, Config{Shards: 1, RingSize: 64, BatchMaxEvents: 16, Scaling: ScalingConfig{
@@ -144,12 +145,22 @@ func TestAutoScalingFollowsABurst(t *testing.T) {
 	obs := &scaleRecorder{}
 	b.SetObserver(obs)
 	ctx := testCtx(t)
-	rec := newLog()
-	if _, err := b.Subscribe(ctx, "burst", slowly(500*time.Microsecond, rec.handle)); err != nil {
-		t.Fatal(err)
+	recs := make([]*log, 4)
+	for i := range recs {
+		recs[i] = newLog()
+		if _, err := b.Subscribe(ctx, "burst", slowly(500*time.Microsecond, recs[i].handle)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	want := publishKeys(t, ctx, b, "burst", 16, 300, nil)
-	testutil.Eventually(t, 30*time.Second, "4800 deliveries", func() bool { return rec.count() == 16*300 })
+	want := publishKeys(t, ctx, b, "burst", 16, 200, nil)
+	testutil.Eventually(t, 60*time.Second, "3200 deliveries to each subscription", func() bool {
+		for _, rec := range recs {
+			if rec.count() != 16*200 {
+				return false
+			}
+		}
+		return true
+	})
 	peak := 0
 	for _, c := range obs.all() {
 		peak = max(peak, c.To)
@@ -158,7 +169,9 @@ func TestAutoScalingFollowsABurst(t *testing.T) {
 		t.Errorf("the burst peaked at %d shards, want maxShards (4); changes %+v", peak, obs.all())
 	}
 	testutil.Eventually(t, 10*time.Second, "back to one shard once idle", func() bool { return b.ShardCount() == 1 })
-	rec.checkOrdered(t, want)
+	for _, rec := range recs {
+		rec.checkOrdered(t, want)
+	}
 	if m := invariant(t, b); m.Dropped != 0 {
 		t.Errorf("dropped %d events", m.Dropped)
 	}
@@ -311,4 +324,38 @@ func TestStopDuringAnAutomaticChange(t *testing.T) {
 		t.Errorf("reported %+v, want the one automatic change, cut short by Stop", c)
 	}
 	goleak.VerifyNone(t, leaks)
+}
+
+// TestUtilizationExcludesWaitingForASubscription: one slow sync
+// subscription fed by four shards runs one call at a time, so the four
+// workers together are about one worker busy, not four: more shards
+// would not help, and the utilization says so.
+func TestUtilizationExcludesWaitingForASubscription(t *testing.T) {
+	b := start(t, Config{Shards: 4, RingSize: 64})
+	ctx := testCtx(t)
+	rec := newLog()
+	if _, err := b.Subscribe(ctx, "serial", slowly(time.Millisecond, rec.handle)); err != nil {
+		t.Fatal(err)
+	}
+	b.ShardMetrics() // baseline
+	var stop atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		publishKeys(t, ctx, b, "serial", 32, 1<<30, &stop)
+	}()
+	testutil.Eventually(t, 10*time.Second, "100 deliveries", func() bool { return rec.count() >= 100 })
+	var work float64
+	busyShards := 0
+	for _, m := range b.ShardMetrics() {
+		work += m.Utilization
+		if m.Taken > 0 {
+			busyShards++
+		}
+	}
+	stop.Store(true)
+	<-done
+	if busyShards < 2 || work > 1.6 {
+		t.Errorf("%d shards took events, total utilization %.2f; want several shards and about one worker's worth (<= 1.6)", busyShards, work)
+	}
 }

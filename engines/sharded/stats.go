@@ -159,8 +159,9 @@ type ShardMetrics struct {
 	Handled uint64 `json:"handled"`
 	// Utilization is the fraction of the interval, in [0, 1], that the
 	// worker spent handling events rather than idle (polling an empty
-	// ring or parked). Near 1 the shard is saturated: its queue can only
-	// grow; near 0 it mostly waits for events.
+	// ring or parked) or waiting for a sync subscription that another
+	// shard's worker was calling. Near 1 the shard is saturated: its
+	// queue can only grow; near 0 it mostly waits for events.
 	Utilization float64 `json:"utilization"`
 }
 
