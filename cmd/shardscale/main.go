@@ -1,13 +1,15 @@
 // Command shardscale measures the sharded engine's scaling monitor on a
-// burst: a handler that waits (as a call to a database would) receives a
-// burst offered at a fixed rate, then nothing. It runs the same burst on a
+// burst: -subs sync subscriptions whose handlers wait (as a call to a
+// database would) receive a burst offered at a fixed rate, then nothing.
+// A sync subscription runs one call at a time, so one shard calls them one
+// after the other and more shards call them side by side. It runs the same burst on a
 // fixed single shard, on the scaling monitor (auto, from one shard up to
 // -max) and on a fixed -max shards, in interleaved rounds, and prints
 // delivered events/s and the shard count over time, then per scenario the
 // median time to deliver the whole burst.
 //
 //	go run ./cmd/shardscale
-//	go run ./cmd/shardscale -rounds 3 -rate 2000 -burst 4s -work 1ms -max 8
+//	go run ./cmd/shardscale -rounds 3 -rate 600 -burst 4s -work 1ms -subs 4 -max 8 -ring 256
 package main
 
 import (
@@ -33,6 +35,8 @@ type params struct {
 	interval time.Duration // monitor interval
 	cooldown time.Duration // monitor cooldown
 	keys     int
+	subs     int
+	ring     int
 }
 
 type result struct {
@@ -44,7 +48,7 @@ type result struct {
 func main() {
 	var p params
 	rounds := flag.Int("rounds", 3, "interleaved rounds per scenario")
-	flag.IntVar(&p.rate, "rate", 2000, "offered events/s during the burst")
+	flag.IntVar(&p.rate, "rate", 600, "offered events/s during the burst")
 	flag.DurationVar(&p.burst, "burst", 4*time.Second, "burst length")
 	flag.DurationVar(&p.idle, "idle", 3*time.Second, "quiet time after the burst is delivered")
 	flag.DurationVar(&p.work, "work", time.Millisecond, "handler wait per event (time.Sleep)")
@@ -53,6 +57,8 @@ func main() {
 	flag.DurationVar(&p.interval, "interval", 250*time.Millisecond, "scaling.interval")
 	flag.DurationVar(&p.cooldown, "cooldown", time.Second, "scaling.cooldown")
 	flag.IntVar(&p.keys, "keys", 64, "partition keys")
+	flag.IntVar(&p.subs, "subs", 4, "sync subscriptions, each waiting -work per event")
+	flag.IntVar(&p.ring, "ring", 256, "ringSize")
 	verbose := flag.Bool("v", true, "print the time series of every run")
 	flag.Parse()
 	scenarios := []struct {
@@ -67,7 +73,7 @@ func main() {
 	res := make([][]result, len(scenarios))
 	for r := 1; r <= *rounds; r++ {
 		for i, s := range scenarios {
-			s.cfg.RingSize = 1024
+			s.cfg.RingSize = p.ring
 			out, err := run(s.name, s.cfg, p, *verbose)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "shardscale:", err)
@@ -78,7 +84,8 @@ func main() {
 			res[i] = append(res[i], out)
 		}
 	}
-	fmt.Printf("\n%d events (%d/s for %v), handler waits %v; medians of %d rounds\n", int(float64(p.rate)*p.burst.Seconds()), p.rate, p.burst, p.work, *rounds)
+	fmt.Printf("\n%d events (%d/s for %v) to %d subscriptions waiting %v each, ringSize %d; medians of %d rounds\n",
+		int(float64(p.rate)*p.burst.Seconds()), p.rate, p.burst, p.subs, p.work, p.ring, *rounds)
 	base := median(res[0])
 	for i, s := range scenarios {
 		m := median(res[i])
@@ -107,15 +114,20 @@ func run(name string, cfg sharded.Config, p params, verbose bool) (result, error
 		return result{}, err
 	}
 	defer b.Stop(ctx)
-	var delivered atomic.Int64
-	if _, err := b.Subscribe(ctx, "burst", func(context.Context, bus.Event) error {
-		time.Sleep(p.work)
-		delivered.Add(1)
-		return nil
-	}); err != nil {
-		return result{}, err
-	}
 	total := int64(float64(p.rate) * p.burst.Seconds())
+	var calls atomic.Int64 // handler calls; an event is delivered once every subscription had it
+	var lastAt atomic.Int64
+	for range p.subs {
+		if _, err := b.Subscribe(ctx, "burst", func(context.Context, bus.Event) error {
+			time.Sleep(p.work)
+			if calls.Add(1) == total*int64(p.subs) {
+				lastAt.Store(int64(time.Now().UnixNano()))
+			}
+			return nil
+		}); err != nil {
+			return result{}, err
+		}
+	}
 	keys := make([]map[string]any, p.keys)
 	for i := range keys {
 		keys[i] = map[string]any{bus.MetadataKeyPartition: fmt.Sprint("key", i)}
@@ -140,7 +152,7 @@ func run(name string, cfg sharded.Config, p params, verbose bool) (result, error
 	tick := time.NewTicker(p.window)
 	defer tick.Stop()
 	for now := range tick.C {
-		n := delivered.Load()
+		n := calls.Load() / int64(p.subs)
 		shards := b.ShardCount()
 		r.peak = max(r.peak, shards)
 		var util float64
@@ -166,6 +178,7 @@ func run(name string, cfg sharded.Config, p params, verbose bool) (result, error
 	if err := b.Flush(ctx); err != nil {
 		return result{}, err
 	}
+	r.deliver = time.Unix(0, lastAt.Load()).Sub(start)
 	r.end = b.ShardCount()
 	r.changes = b.EngineStats().ScalingChanges
 	return r, nil

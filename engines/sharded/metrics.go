@@ -88,8 +88,8 @@ type sampler struct {
 
 // shardSample is a shard's cumulative state at one sample.
 type shardSample struct {
-	at, idle         time.Duration
-	head, dispatched uint64
+	at, idle               time.Duration
+	tail, head, dispatched uint64
 }
 
 // sample returns the metrics of every running shard (the current set and
@@ -115,12 +115,13 @@ func (sp *sampler) sample(b *EventBus) []ShardMetrics {
 		}
 		started, idle := s.clock.read(now)
 		if started != 0 {
-			cur := shardSample{at: now, idle: idle, head: s.head.Load(), dispatched: m.Dispatched}
+			cur := shardSample{at: now, idle: idle, tail: t, head: s.head.Load(), dispatched: m.Dispatched}
 			prev, ok := sp.prev[s]
 			if !ok || prev.at < started {
 				prev = shardSample{at: started}
 			}
 			m.Interval = cur.at - prev.at
+			m.Arrived = cur.tail - prev.tail
 			m.Taken = cur.head - prev.head
 			m.Handled = cur.dispatched - prev.dispatched
 			if m.Interval > 0 {
@@ -140,8 +141,8 @@ func (sp *sampler) sample(b *EventBus) []ShardMetrics {
 // ShardMetrics samples every running shard — the current ones and any
 // still draining after a resize — and returns their figures sorted by id:
 // queue depth and capacity, and for the interval since the previous call
-// (or since the shard's worker started, if later) the events taken and
-// handled and the utilization. The first call after Start or after a
+// (or since the shard's worker started, if later) the events that arrived,
+// were taken and handled, and the utilization. The first call after Start or after a
 // resize measures from when each worker started delivering.
 //
 // Sampling reads a few atomic counters per shard; the workers do nothing

@@ -165,10 +165,12 @@ type scalingState struct {
 // again after the next interval):
 //   - below MinShards, add up to it; above MaxShards, remove the least
 //     utilized shards down to it;
-//   - mean utilization u >= ScaleUpAt (and fewer than MaxShards shards):
-//     add enough shards to bring u to the middle of the two thresholds,
-//     at least one, within MaxShards;
-//   - u <= ScaleDownAt (and more than MinShards shards): remove the least
+//   - mean utilization u >= ScaleUpAt, or a backlog (events arrived
+//     more than 10% faster than they were handled and the rings are over
+//     half full), with fewer than MaxShards shards: add enough shards to
+//     bring u to the middle of the two thresholds, at least one, within
+//     MaxShards;
+//   - u <= ScaleDownAt, no backlog, more than MinShards shards: remove the least
 //     utilized shards, as many as leave u at most the middle of the
 //     thresholds, at least one, keeping MinShards — unless even one fewer
 //     shard would put u at or above ScaleUpAt (so a removal never
@@ -223,16 +225,26 @@ func suggest(p ScalingConfig, sample []ShardMetrics, current []int) ScalingDecis
 		return ScalingDecision{Remove: leastUtilized(cur, n-p.MaxShards)}
 	}
 	var work float64 // busy workers' worth of load: n × mean utilization
+	var arrived, handled, depth, capacity uint64
 	for _, m := range cur {
 		work += m.Utilization
+		arrived += m.Arrived
+		handled += m.Handled
+		depth += m.Depth
+		capacity += m.Capacity
 	}
 	u := work / float64(n)
+	// backlog: events arrive faster than they are handled and the rings
+	// are over half full, although the workers are not all busy (they
+	// wait for each other's subscriptions): more shards run more of them
+	// side by side.
+	backlog := arrived > handled+handled/10 && depth*2 >= capacity && capacity > 0
 	mid := (p.ScaleUpAt + p.ScaleDownAt) / 2
 	switch {
-	case u >= p.ScaleUpAt && n < p.MaxShards:
+	case (u >= p.ScaleUpAt || backlog) && n < p.MaxShards:
 		target := int(math.Ceil(work / mid))
 		return ScalingDecision{Add: min(max(target-n, 1), p.MaxShards-n)}
-	case u <= p.ScaleDownAt && n > p.MinShards:
+	case u <= p.ScaleDownAt && !backlog && n > p.MinShards:
 		target := min(max(int(math.Ceil(work/mid)), p.MinShards), n-1)
 		if work/float64(n-1) >= p.ScaleUpAt {
 			return ScalingDecision{}

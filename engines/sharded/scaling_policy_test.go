@@ -62,6 +62,26 @@ func TestSuggestScaling(t *testing.T) {
 		{"below minShards shards are added whatever the load", ScalingConfig{MinShards: 3, MaxShards: 8, ScaleUpAt: 0.8, ScaleDownAt: 0.3}, shardsAt(0), ids(1), ScalingDecision{Add: 2}},
 		{"above maxShards the least utilized go whatever the load", ScalingConfig{MinShards: 1, MaxShards: 2, ScaleUpAt: 0.8, ScaleDownAt: 0.3}, shardsAt(1, 0.9, 0.95), ids(3), ScalingDecision{Remove: []int{2}}},
 	}
+	backlog := func(fill, arrived, handled uint64, utils ...float64) []ShardMetrics {
+		ms := shardsAt(utils...)
+		for i := range ms {
+			ms[i].Capacity, ms[i].Depth, ms[i].Arrived, ms[i].Handled = 100, fill, arrived, handled
+		}
+		return ms
+	}
+	tests = append(tests, []struct {
+		name    string
+		policy  ScalingConfig
+		sample  []ShardMetrics
+		current []int
+		want    ScalingDecision
+	}{
+		{"a filling backlog adds a shard below the threshold", policy, backlog(60, 120, 100, 0.5, 0.5), ids(2), ScalingDecision{Add: 1}},
+		{"a full ring that keeps up is no backlog", policy, backlog(100, 105, 100, 0.5, 0.5), ids(2), ScalingDecision{}},
+		{"arrivals outpacing a ring under half full are no backlog", policy, backlog(40, 200, 100, 0.5, 0.5), ids(2), ScalingDecision{}},
+		{"a backlog is never scaled down", policy, backlog(60, 200, 100, 0.1, 0.1), ids(2), ScalingDecision{Add: 1}},
+		{"a backlog respects maxShards", ScalingConfig{MinShards: 1, MaxShards: 2, ScaleUpAt: 0.8, ScaleDownAt: 0.3}, backlog(60, 200, 100, 0.5, 0.5), ids(2), ScalingDecision{}},
+	}...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := suggest(tt.policy, tt.sample, tt.current)

@@ -151,6 +151,8 @@ type ShardMetrics struct {
 	// later. Zero for a shard whose worker has not started yet (a shard
 	// of a resize waiting for the previous shards to drain).
 	Interval time.Duration `json:"interval"`
+	// Arrived counts the events published to the shard in the interval.
+	Arrived uint64 `json:"arrived"`
 	// Taken counts the events the worker took from the ring in the
 	// interval.
 	Taken uint64 `json:"taken"`
