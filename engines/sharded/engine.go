@@ -144,6 +144,9 @@ func (b *EventBus) Start(ctx context.Context) error {
 // Config.StopGrace more for the workers to exit; a handler that ignores its
 // context can keep its worker alive past that, which the log line reports.
 //
+// With Config.Scaling.Auto, Stop first stops the scaling monitor; a shard
+// change it was making completes and is drained like the rest.
+//
 // Subscriptions survive. Stopping a stopped engine is a no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
 	if ctx == nil {

@@ -118,7 +118,9 @@ func (c ScalingConfig) validate(bad func(field string, v any, rule string) error
 // means no change. SuggestScaling proposes either an addition or a
 // removal, never both.
 type ScalingDecision struct {
-	Add    int   `json:"add"`
+	// Add is the number of shards to add (>= 0).
+	Add int `json:"add"`
+	// Remove lists the ids of the shards to drain and remove.
 	Remove []int `json:"remove"`
 }
 
