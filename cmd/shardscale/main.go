@@ -10,6 +10,7 @@
 //
 //	go run ./cmd/shardscale
 //	go run ./cmd/shardscale -rounds 3 -rate 600 -burst 4s -work 1ms -subs 4 -max 8 -ring 256
+//	go run ./cmd/shardscale -cpu -rate 400 -work 1ms -max 2   # CPU-bound handlers
 package main
 
 import (
@@ -37,6 +38,7 @@ type params struct {
 	keys     int
 	subs     int
 	ring     int
+	cpu      bool // handlers burn CPU for work instead of sleeping
 }
 
 type result struct {
@@ -59,6 +61,7 @@ func main() {
 	flag.IntVar(&p.keys, "keys", 64, "partition keys")
 	flag.IntVar(&p.subs, "subs", 4, "sync subscriptions, each waiting -work per event")
 	flag.IntVar(&p.ring, "ring", 256, "ringSize")
+	flag.BoolVar(&p.cpu, "cpu", false, "handlers burn CPU for -work instead of sleeping")
 	verbose := flag.Bool("v", true, "print the time series of every run")
 	flag.Parse()
 	scenarios := []struct {
@@ -84,8 +87,12 @@ func main() {
 			res[i] = append(res[i], out)
 		}
 	}
-	fmt.Printf("\n%d events (%d/s for %v) to %d subscriptions waiting %v each, ringSize %d; medians of %d rounds\n",
-		int(float64(p.rate)*p.burst.Seconds()), p.rate, p.burst, p.subs, p.work, p.ring, *rounds)
+	how := "waiting"
+	if p.cpu {
+		how = "burning CPU for"
+	}
+	fmt.Printf("\n%d events (%d/s for %v) to %d subscriptions %s %v each, ringSize %d; medians of %d rounds\n",
+		int(float64(p.rate)*p.burst.Seconds()), p.rate, p.burst, p.subs, how, p.work, p.ring, *rounds)
 	base := median(res[0])
 	for i, s := range scenarios {
 		m := median(res[i])
@@ -93,6 +100,19 @@ func main() {
 			s.name, m.Round(time.Millisecond), m.Seconds()/base.Seconds(), float64(p.rate)*p.burst.Seconds()/m.Seconds())
 	}
 }
+
+// spin keeps the CPU busy for d.
+func spin(d time.Duration) {
+	x := 1
+	for start := time.Now(); time.Since(start) < d; {
+		for i := 0; i < 1000; i++ {
+			x = x*31 + i
+		}
+	}
+	sink.Store(int64(x))
+}
+
+var sink atomic.Int64
 
 func median(rs []result) time.Duration {
 	ds := make([]time.Duration, len(rs))
@@ -119,7 +139,11 @@ func run(name string, cfg sharded.Config, p params, verbose bool) (result, error
 	var lastAt atomic.Int64
 	for range p.subs {
 		if _, err := b.Subscribe(ctx, "burst", func(context.Context, bus.Event) error {
-			time.Sleep(p.work)
+			if p.cpu {
+				spin(p.work)
+			} else {
+				time.Sleep(p.work)
+			}
 			if calls.Add(1) == total*int64(p.subs) {
 				lastAt.Store(int64(time.Now().UnixNano()))
 			}
