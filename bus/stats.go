@@ -39,6 +39,12 @@ type EngineStats struct {
 	// (LatencyHistogram.Snapshot); zero when the engine does not
 	// measure it.
 	HandlerLatency LatencySnapshot `json:"handlerLatency"`
+	// Shards is the number of shards the engine runs now, for engines
+	// that have them (sharded); zero otherwise.
+	Shards int64 `json:"shards"`
+	// ScalingChanges counts shard-count changes made by the engine's
+	// scaling (sharded: ApplyScaling and the scaling monitor).
+	ScalingChanges uint64 `json:"scalingChanges"`
 }
 
 // Add returns the field-wise sum of s and o (LossyShutdown is or-ed,
@@ -57,6 +63,8 @@ func (s EngineStats) Add(o EngineStats) EngineStats {
 	s.Lag += o.Lag
 	s.LossyShutdown = s.LossyShutdown || o.LossyShutdown
 	s.HandlerLatency = s.HandlerLatency.Add(o.HandlerLatency)
+	s.Shards += o.Shards
+	s.ScalingChanges += o.ScalingChanges
 	return s
 }
 

@@ -30,6 +30,8 @@ const DefaultNamespace = "modular_eventbus"
 //	N_queue_depth{engine}               gauge
 //	N_lag{engine}                       gauge
 //	N_lossy_shutdown{engine}            gauge (0 or 1)
+//	N_shards{engine}                    gauge (engines with shards)
+//	N_scaling_changes_total{engine}     counter
 //	N_handler_duration_seconds{engine}  histogram
 //	N_topic_published_total{engine,topic}  counter
 //	N_topic_delivered_total{engine,topic}  counter
@@ -106,10 +108,12 @@ func NewPrometheusCollector(src StatsSource, namespace string, opts ...Option) *
 		{engineDesc("panics_total", "Handler calls that panicked (a subset of failed)."), func(s bus.EngineStats) float64 { return float64(s.Panics) }},
 		{engineDesc("retried_total", "Redeliveries after a failed handler call."), func(s bus.EngineStats) float64 { return float64(s.Retried) }},
 		{engineDesc("dead_lettered_total", "Events moved to a dead-letter topic."), func(s bus.EngineStats) float64 { return float64(s.DeadLettered) }},
+		{engineDesc("scaling_changes_total", "Shard-count changes made by the engine's scaling (sharded engine)."), func(s bus.EngineStats) float64 { return float64(s.ScalingChanges) }},
 	}
 	c.gauges = []engineMetric{
 		{engineDesc("in_flight", "Handler calls running now."), func(s bus.EngineStats) float64 { return float64(s.InFlight) }},
 		{engineDesc("queue_depth", "Accepted events waiting for a handler."), func(s bus.EngineStats) float64 { return float64(s.QueueDepth) }},
+		{engineDesc("shards", "Shards the engine runs now (engines with shards; 0 otherwise)."), func(s bus.EngineStats) float64 { return float64(s.Shards) }},
 		{engineDesc("lag", "How far consumers are behind producers where the engine knows it (Kafka: records, Kinesis: milliseconds)."), func(s bus.EngineStats) float64 { return float64(s.Lag) }},
 		{engineDesc("lossy_shutdown", "1 if a Stop deadline expired with events still queued (they are counted as dropped)."), func(s bus.EngineStats) float64 {
 			if s.LossyShutdown {

@@ -45,7 +45,7 @@ func fixedFigures() fixedSource {
 		per: map[string]bus.DeliveryStats{"fast": {Delivered: 9, Dropped: 1}, "legacy": {Delivered: 5}},
 		det: map[string]bus.EngineStats{"fast": {
 			Published: 10, Delivered: 9, Dropped: 1, Failed: 2, Filtered: 3, Panics: 1, Retried: 4, DeadLettered: 1,
-			InFlight: 1, QueueDepth: 3, Lag: 7, HandlerLatency: h.Snapshot(),
+			InFlight: 1, QueueDepth: 3, Lag: 7, HandlerLatency: h.Snapshot(), Shards: 4, ScalingChanges: 2,
 		}},
 		topics: map[string]map[string]bus.TopicStats{"fast": {
 			"orders.a": {Published: 5, Delivered: 5},
@@ -123,6 +123,12 @@ shop_queue_depth{engine="fast"} 3
 # HELP shop_retried_total Redeliveries after a failed handler call.
 # TYPE shop_retried_total counter
 shop_retried_total{engine="fast"} 4
+# HELP shop_scaling_changes_total Shard-count changes made by the engine's scaling (sharded engine).
+# TYPE shop_scaling_changes_total counter
+shop_scaling_changes_total{engine="fast"} 2
+# HELP shop_shards Shards the engine runs now (engines with shards; 0 otherwise).
+# TYPE shop_shards gauge
+shop_shards{engine="fast"} 4
 # HELP shop_topic_dead_lettered_total Events moved to a dead-letter topic, per topic (bounded: overflow topics are labelled other).
 # TYPE shop_topic_dead_lettered_total counter
 shop_topic_dead_lettered_total{engine="fast",topic="orders.a"} 0

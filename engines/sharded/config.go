@@ -135,6 +135,12 @@ type Config struct {
 	// WorkerCount (module-level key) sets AsyncWorkers when AsyncWorkers
 	// is unset. Max: 4096 (enginekit.MaxWorkers).
 	WorkerCount int `json:"workerCount"`
+	// Scaling is the scaling policy: the shard-count budget and the
+	// utilization thresholds SuggestScaling applies, and whether a
+	// monitor applies its decisions by itself (see ScalingConfig).
+	// Default: no monitor; the defaults written on ScalingConfig.
+	Scaling ScalingConfig `json:"scaling"`
+
 	// DeliveryMode (module-level key) sets Backpressure when Backpressure
 	// is unset: "block" → block, "timeout" → timeout, "drop" →
 	// drop-newest.
@@ -147,6 +153,7 @@ func (c *Config) setDefaults() {
 	if c.Shards == 0 {
 		c.Shards = min(max(1, runtime.GOMAXPROCS(0)/2), 8)
 	}
+	c.Scaling = c.Scaling.withDefaults(c.Shards)
 	if c.RingSize == 0 {
 		c.RingSize = defaultRingSize
 	}
@@ -222,6 +229,9 @@ func (c Config) Validate() error {
 		return bad("stopGrace", c.StopGrace.Std(), "must be >= 0")
 	case c.TopicLimit < 0 || c.TopicLimit > enginekit.MaxTopicLimit:
 		return bad("topicLimit", c.TopicLimit, fmt.Sprintf("must be between 1 and %d", enginekit.MaxTopicLimit))
+	}
+	if err := c.Scaling.validate(bad); err != nil {
+		return err
 	}
 	switch c.Backpressure {
 	case "", BackpressureBlock, BackpressureTimeout, BackpressureDropNewest, BackpressureDropOldest:

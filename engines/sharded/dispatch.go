@@ -150,7 +150,14 @@ func (s *shard) runSync(sub *subscription, tc *enginekit.TopicCounters, run []bu
 	}
 	life := sub.lifeCtx()
 	delivered, failed, skipped := bs.delivered, bs.failed, bs.skipped
-	sub.mu.Lock()
+	if !sub.mu.TryLock() {
+		// Another shard's worker is calling this subscription (its calls
+		// never overlap): waiting is not handling, so the utilization
+		// clock counts it as idle (metrics.go). Uncontended: no clock read.
+		w := s.clock.idle()
+		sub.mu.Lock()
+		s.clock.busy(w)
+	}
 	start := mono()
 	returned := false
 	defer func() {

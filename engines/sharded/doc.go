@@ -33,6 +33,13 @@
 //     published before the call was handed to its handlers.
 //   - Resize, AddShards and RemoveShards change the shard count while
 //     publishing, without losing or reordering a key's events.
+//   - ShardMetrics samples each shard's queue and utilization (the share
+//     of the interval its worker spent handling events); SuggestScaling
+//     turns the latest sample and the scaling policy (Config.Scaling) into
+//     a ScalingDecision without changing anything, and ApplyScaling applies
+//     one within the policy's shard budget. With Config.Scaling.Auto a
+//     monitor goroutine, stopped by Stop, does both every interval, no
+//     more often than the cooldown.
 //   - Metrics returns cache-padded counters (ingested, dispatched, dropped
 //     by cause, batches, handler outcomes, per-shard depth); EngineStats and
 //     Stats report them in the shared shapes.

@@ -48,6 +48,7 @@ type EventBus struct {
 	observer enginekit.ObserverSlot
 	stats    engineStats
 	async    asyncStats
+	scaling  scalingState // scaling.go
 }
 
 // runState is what one Start creates and its Stop tears down.
@@ -90,6 +91,7 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	b.routes.Store(buildRoutes(nil, nil))
 	b.stats.live = map[*shard]struct{}{}
 	b.stats.topics.Limit = cfg.TopicLimit
+	b.scaling.policy = cfg.Scaling
 	return b, nil
 }
 
@@ -126,6 +128,7 @@ func (b *EventBus) Start(ctx context.Context) error {
 	}
 	b.run = r
 	b.set.Store(b.newSetLocked(r, b.shardCount, nil))
+	b.startMonitorLocked()
 	return nil
 }
 
@@ -142,11 +145,15 @@ func (b *EventBus) Start(ctx context.Context) error {
 // Config.StopGrace more for the workers to exit; a handler that ignores its
 // context can keep its worker alive past that, which the log line reports.
 //
+// With Config.Scaling.Auto, Stop first stops the scaling monitor; a shard
+// change it was making completes and is drained like the rest.
+//
 // Subscriptions survive. Stopping a stopped engine is a no-op.
 func (b *EventBus) Stop(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	b.stopMonitor() // before lifeMu: a change the monitor makes holds it
 	b.lifeMu.Lock()
 	defer b.lifeMu.Unlock()
 	b.mu.Lock()

@@ -22,4 +22,8 @@ var (
 	// Resize, AddShards and RemoveShards when the resulting shard count
 	// would be below 1 or above MaxShards. It is bus.ErrInvalidShardCount.
 	ErrInvalidShardCount = bus.ErrInvalidShardCount
+
+	// ErrInvalidScalingDecision is returned (wrapped, with the value) by
+	// ApplyScaling for a decision it cannot apply: a negative Add.
+	ErrInvalidScalingDecision = errors.New("sharded engine: invalid scaling decision")
 )

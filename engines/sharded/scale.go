@@ -45,23 +45,31 @@ func (b *EventBus) ShardCount() int {
 
 // resize switches to target(current count) shards.
 func (b *EventBus) resize(ctx context.Context, target func(cur int) int) error {
+	_, _, err := b.resizeSets(ctx, target)
+	return err
+}
+
+// resizeSets is resize, also returning the replaced and the new shard
+// sets when a switch happened (nil, nil otherwise). target runs with
+// b.lifeMu and b.mu held.
+func (b *EventBus) resizeSets(ctx context.Context, target func(cur int) int) (old, next *shardSet, err error) {
 	b.lifeMu.Lock()
 	b.mu.Lock()
 	n := target(b.shardCount)
 	if n < 1 || n > MaxShards {
 		b.mu.Unlock()
 		b.lifeMu.Unlock()
-		return fmt.Errorf("sharded engine: resize to %d shards (allowed 1..%d): %w", n, MaxShards, ErrInvalidShardCount)
+		return nil, nil, fmt.Errorf("sharded engine: resize to %d shards (allowed 1..%d): %w", n, MaxShards, ErrInvalidShardCount)
 	}
 	r := b.run
 	if r == nil || n == b.shardCount {
 		b.shardCount = n
 		b.mu.Unlock()
 		b.lifeMu.Unlock()
-		return nil
+		return nil, nil, nil
 	}
-	old := b.set.Load()
-	next := b.newSetLocked(r, n, old)
+	old = b.set.Load()
+	next = b.newSetLocked(r, n, old)
 	b.set.Store(next)
 	b.shardCount = n
 	b.mu.Unlock()
@@ -74,10 +82,10 @@ func (b *EventBus) resize(ctx context.Context, target func(cur int) int) error {
 	}
 	select {
 	case <-next.release:
-		return nil
+		return old, next, nil
 	case <-r.abandonCh:
-		return fmt.Errorf("sharded engine: resize: %w", bus.ErrEventBusShutdownTimeout)
+		return old, next, fmt.Errorf("sharded engine: resize: %w", bus.ErrEventBusShutdownTimeout)
 	case <-ctx.Done():
-		return fmt.Errorf("sharded engine: resize to %d shards: still draining the old rings: %w", n, ctx.Err())
+		return old, next, fmt.Errorf("sharded engine: resize to %d shards: still draining the old rings: %w", n, ctx.Err())
 	}
 }

@@ -59,6 +59,11 @@ type shard struct {
 	// runtime.Goexit: the worker goroutine is ending and must hand the
 	// shard to a replacement (workerExit).
 	goexited bool
+
+	// Utilization clock (metrics.go): written by the worker when it
+	// starts and when it enters or leaves idle, never per event; read by
+	// ShardMetrics and the scaling monitor.
+	clock idleClock
 }
 
 func newShard(b *EventBus, r *runState, set *shardSet, id int) *shard {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/enginekit"
@@ -146,6 +147,32 @@ type ShardMetrics struct {
 	// Draining is set for a sealed shard: stopping, or replaced by a
 	// resize and delivering what it still holds.
 	Draining bool `json:"draining"`
+	// Capacity is the shard's ring size, in events.
+	Capacity uint64 `json:"capacity"`
+
+	// The fields below are set by EventBus.ShardMetrics only (zero in
+	// Metrics.Shards); they describe the interval since the previous
+	// sample (see ShardMetrics).
+
+	// Interval is how long the sampled interval is: since the previous
+	// sample, or since the shard's worker started delivering if that is
+	// later. Zero for a shard whose worker has not started yet (a shard
+	// of a resize waiting for the previous shards to drain).
+	Interval time.Duration `json:"interval"`
+	// Arrived counts the events published to the shard in the interval.
+	Arrived uint64 `json:"arrived"`
+	// Taken counts the events the worker took from the ring in the
+	// interval.
+	Taken uint64 `json:"taken"`
+	// Handled counts the events the worker handed to the subscriptions
+	// in the interval (sync handlers returned, async jobs queued).
+	Handled uint64 `json:"handled"`
+	// Utilization is the fraction of the interval, in [0, 1], that the
+	// worker spent handling events rather than idle (polling an empty
+	// ring or parked) or waiting for a sync subscription that another
+	// shard's worker was calling. Near 1 the shard is saturated: its
+	// queue can only grow; near 0 it mostly waits for events.
+	Utilization float64 `json:"utilization"`
 }
 
 // Metrics returns a snapshot of the engine's counters. Safe at any time.
@@ -169,7 +196,7 @@ func (b *EventBus) Metrics() Metrics {
 		c.skippedCalls += one.skippedCalls
 		c.filtered += one.filtered
 		_, sealed := s.finalTail()
-		shards = append(shards, ShardMetrics{ID: s.id, Depth: s.depth(), Ingested: one.ingested, Dispatched: one.dispatched, Draining: sealed})
+		shards = append(shards, ShardMetrics{ID: s.id, Depth: s.depth(), Ingested: one.ingested, Dispatched: one.dispatched, Draining: sealed, Capacity: uint64(len(s.slots))})
 	}
 	st.mu.Unlock()
 	slices.SortFunc(shards, func(a, b ShardMetrics) int { return a.ID - b.ID })
@@ -230,7 +257,9 @@ func (b *EventBus) TopicStats() map[string]bus.TopicStats {
 // Published = Accepted, Dropped = Dropped + Skipped, QueueDepth = events
 // in the rings plus async jobs queued, HandlerLatency = sync and async
 // handler calls (see latency.go for how sync calls are timed). InFlight
-// is not tracked (zero).
+// is not tracked (zero). Shards is the current shard count (ShardCount)
+// and ScalingChanges counts the changes made by ApplyScaling and the
+// scaling monitor.
 func (b *EventBus) EngineStats() bus.EngineStats {
 	m := b.Metrics()
 	var depth uint64
@@ -247,6 +276,8 @@ func (b *EventBus) EngineStats() bus.EngineStats {
 		QueueDepth:     int64(depth) + int64(m.AsyncQueued),
 		LossyShutdown:  m.LossyShutdown,
 		HandlerLatency: b.handlerLatency(),
+		Shards:         int64(b.ShardCount()),
+		ScalingChanges: b.scaling.changes.Load(),
 	}
 }
 

@@ -19,6 +19,7 @@ func (s *shard) work() {
 			return
 		}
 	}
+	s.clock.start()
 	s.loop(s.head.Load())
 }
 
@@ -135,14 +136,15 @@ func (s *shard) idle(h uint64) {
 		runtime.Gosched()
 		return
 	}
+	start := s.clock.idle()
+	defer s.clock.busy(start)
 	if spin := s.eng.cfg.SpinWindow.Std(); spin > 0 {
-		start := time.Now()
 		for i := 1; ; i++ {
 			if s.published(h) || s.closing.Load() || s.headMoved(h) {
 				return
 			}
 			if i%64 == 0 {
-				if time.Since(start) >= spin {
+				if mono()-start >= spin {
 					break
 				}
 				runtime.Gosched()
