@@ -202,8 +202,11 @@ func (p *poller) run(ctx context.Context) error {
 		e := &next.buf[next.i]
 		next.i++
 		next.pos = e.pos + 1
-		if bus.MatchTopic(p.topic, e.ev.Topic) && (f == nil || f.Match(e.ev)) {
-			p.resp.Events = append(p.resp.Events, e.ev)
+		if !bus.MatchTopic(p.topic, e.topic) {
+			continue
+		}
+		if ev := e.event(); f == nil || f.Match(ev) {
+			p.resp.Events = append(p.resp.Events, ev)
 		}
 	}
 	c := pollCursor{pos: make(map[int]uint64, len(p.srcs)+len(p.keep))}
@@ -221,8 +224,8 @@ func (p *poller) run(ctx context.Context) error {
 // shard id (ids grow with each resize, so a key that moved shards keeps
 // its order when the clock ties).
 func earlier(a *replayEntry, aID int, b *replayEntry, bID int) bool {
-	if c := a.ev.CreatedAt.Compare(b.ev.CreatedAt); c != 0 {
-		return c < 0
+	if a.created != b.created {
+		return a.created < b.created
 	}
 	return aID < bID
 }

@@ -23,7 +23,7 @@ import (
 //
 // (-benchtime 1x: one benchmark iteration runs every round.)
 func BenchmarkRetainCost(b *testing.B) {
-	const rounds, events = 7, 1_000_000
+	const rounds, events = 15, 1_000_000
 	for _, w := range []struct {
 		name string
 		w    busbench.Workload

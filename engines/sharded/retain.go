@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
 )
@@ -41,10 +42,22 @@ import (
 // new ones, merged by time. A log two generations old is dropped; a
 // cursor still positioned inside it gets Gap.
 
-// replayEntry is one retained event and its ring position.
+// replayEntry is one retained event and its ring position: 56 bytes
+// rather than a bus.Event's 80 plus the position, since the worker writes
+// one per event (memory traffic is what retention costs). CreatedAt is
+// kept as Unix nanoseconds; the Processing* fields describe a handler
+// call, which a polled event is not, and are not kept.
 type replayEntry struct {
-	pos uint64
-	ev  bus.Event
+	topic    string
+	payload  any
+	metadata map[string]any
+	created  int64 // CreatedAt.UnixNano()
+	pos      uint64
+}
+
+// event returns the retained event.
+func (e *replayEntry) event() bus.Event {
+	return bus.Event{Topic: e.topic, Payload: e.payload, Metadata: e.metadata, CreatedAt: time.Unix(0, e.created)}
 }
 
 // replayLog is one shard's retained events. The shard's worker appends;
@@ -57,6 +70,7 @@ type replayLog struct {
 	entries []replayEntry
 	first   uint64 // index of the oldest retained entry
 	count   uint64 // entries ever appended
+	w       int    // count % len(entries), kept without a division
 	evicted uint64 // position after the newest entry dropped
 }
 
@@ -70,13 +84,18 @@ func (l *replayLog) append(evs []bus.Event, base uint64) {
 	size := uint64(len(l.entries))
 	l.mu.Lock()
 	for k := range evs {
-		if l.count-l.first == size {
-			l.evicted = l.entries[l.first%size].pos + 1
+		e := &l.entries[l.w]
+		if l.count-l.first == size { // full: e is the oldest entry
+			l.evicted = e.pos + 1
 			l.first++
 		}
-		e := &l.entries[l.count%size]
-		e.pos, e.ev = base+uint64(k), evs[k]
+		ev := &evs[k]
+		e.topic, e.payload, e.metadata = ev.Topic, ev.Payload, ev.Metadata
+		e.created, e.pos = ev.CreatedAt.UnixNano(), base+uint64(k)
 		l.count++
+		if l.w++; l.w == len(l.entries) {
+			l.w = 0
+		}
 	}
 	l.mu.Unlock()
 }
@@ -118,7 +137,7 @@ func (l *replayLog) trim(topic string, keep int) {
 	seen := 0
 	for i := l.count; i > l.first; i-- {
 		e := &l.entries[(i-1)%size]
-		if e.ev.Topic != topic {
+		if e.topic != topic {
 			continue
 		}
 		if seen++; seen > keep {
