@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/switchyard-go/eventbus/bus"
 )
@@ -53,6 +54,7 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 	if err := p.start(); err != nil {
 		return bus.ConsumeResponse{}, err
 	}
+	defer p.release()
 	if err := p.run(ctx); err != nil {
 		return bus.ConsumeResponse{}, err
 	}
@@ -63,11 +65,28 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 // (under the log's read lock, which the worker's append waits for).
 const pollChunk = 512
 
+// chunks recycles the per-log copy buffers of polls: a poll would
+// otherwise allocate tens of kilobytes, and on a heap as large as the
+// retained events that means frequent, long garbage collections.
+var chunks = sync.Pool{New: func() any { b := make([]replayEntry, 0, pollChunk); return &b }}
+
+// release clears the sources' buffers (they reference payloads) and
+// returns them to the pool.
+func (p *poller) release() {
+	for _, s := range p.srcs {
+		full := s.full
+		clear(full[:cap(s.buf)])
+		chunks.Put(&full)
+		s.buf, s.full = nil, nil
+	}
+}
+
 // source is one log being read by a poll.
 type source struct {
 	log  *replayLog
-	pos  uint64 // next position to read
-	buf  []replayEntry
+	pos  uint64        // next position to read
+	buf  []replayEntry // a prefix of full, from the pool
+	full []replayEntry
 	i    int  // next entry of buf
 	done bool // nothing more retained after pos
 }
@@ -147,9 +166,12 @@ func (p *poller) start() error {
 			}
 		}
 	}
-	chunk := min(max(p.req.Limit, 16), pollChunk)
+	// Each log gives about Limit/len(selected) events to a page; a
+	// filter that rejects events makes the poll refill, a chunk at a time.
+	chunk := min(max(p.req.Limit/max(len(selected), 1)+16, 32), pollChunk)
 	for _, l := range selected {
-		p.srcs = append(p.srcs, &source{log: l, pos: pos[l.id], buf: make([]replayEntry, 0, chunk)})
+		buf := *chunks.Get().(*[]replayEntry)
+		p.srcs = append(p.srcs, &source{log: l, pos: pos[l.id], buf: buf[:0:chunk], full: buf[:0]})
 	}
 	return nil
 }
@@ -206,6 +228,9 @@ func (p *poller) run(ctx context.Context) error {
 			continue
 		}
 		if ev := e.event(); f == nil || f.Match(ev) {
+			if p.resp.Events == nil {
+				p.resp.Events = make([]bus.Event, 0, min(p.req.Limit, 1024))
+			}
 			p.resp.Events = append(p.resp.Events, ev)
 		}
 	}
