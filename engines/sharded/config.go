@@ -128,8 +128,8 @@ type Config struct {
 	// RetainEvents is how many events each shard keeps for Poll (cursored
 	// reads, see docs/poll.md): the shard's most recent events, in a
 	// replay log its worker appends to once per batch. Each retained
-	// event costs about 100 bytes plus whatever its payload and metadata
-	// keep alive. 0 turns Poll off (it returns an error wrapping
+	// event costs 56 bytes plus whatever its payload and metadata keep
+	// alive (allocated when the shard starts). 0 turns Poll off (it returns an error wrapping
 	// bus.ErrPollUnsupported) and leaves the delivery path exactly as
 	// without this field. Default: 0. Max: 4194304 (1<<22).
 	RetainEvents int `json:"retainEvents"`
