@@ -99,8 +99,8 @@ func decodeCursor(s string, nonce uint64, pattern string) (pollCursor, error) {
 		last = int(id)
 		c.pos[last] = pos
 	}
-	if len(buf) != 0 {
-		return bad("malformed")
+	if len(buf) != 0 || c.encode(nonce, pattern) != s {
+		return bad("malformed") // trailing bytes, or not the canonical encoding
 	}
 	return c, nil
 }
