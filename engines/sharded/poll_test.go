@@ -229,3 +229,78 @@ func TestPollMergesShardsByCreatedAtAndMatchesPatterns(t *testing.T) {
 		t.Errorf("merged poll of shop.*:\n got %v\nwant %v", got, want)
 	}
 }
+
+// Polling while publishers overrun a small log: no race, every page in
+// per-key order across pages, gaps reported instead of repeats.
+func TestPollWhilePublishersOverrunTheLog(t *testing.T) {
+	b := start(t, Config{Shards: 2, RetainEvents: 64, BatchMaxEvents: 8})
+	ctx := testCtx(t)
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for p := range 2 {
+		go func() {
+			for i := range 5000 {
+				if err := b.Publish(ctx, keyedEvent("load", fmt.Sprintf("p%d-k%d", p, i%3), i)); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	go func() {
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Errorf("publish: %v", err)
+			}
+		}
+		close(done)
+	}()
+	last := map[string]int{}
+	cursor, gaps, read := "", 0, 0
+	for finished := false; !finished; {
+		select {
+		case <-done:
+			finished = true
+		default:
+		}
+		resp, err := b.Poll(ctx, "load", bus.ConsumeRequest{Limit: 16, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("Poll: %v", err)
+		}
+		if resp.Gap {
+			gaps++
+		}
+		for _, e := range resp.Events {
+			p := e.Payload.(keyed)
+			if prev, ok := last[p.key]; ok && p.seq <= prev {
+				t.Fatalf("key %s: event %d read after %d", p.key, p.seq, prev)
+			}
+			last[p.key] = p.seq
+			read++
+		}
+		cursor = resp.Cursor
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rest, gap, _ := pollAll(t, b, "load", cursor, 16)
+	if gap {
+		gaps++
+	}
+	for _, e := range rest {
+		p := e.Payload.(keyed)
+		if prev, ok := last[p.key]; ok && p.seq <= prev {
+			t.Fatalf("key %s: event %d read after %d", p.key, p.seq, prev)
+		}
+		last[p.key] = p.seq
+		read++
+	}
+	t.Logf("read %d of 10000 events, %d polls reported a gap", read, gaps)
+	if read < 10000 && gaps == 0 {
+		t.Errorf("read %d of 10000 events and no poll reported a gap: events were lost silently", read)
+	}
+	if read > 10000 {
+		t.Errorf("read %d events, more than the 10000 published", read)
+	}
+}
