@@ -40,6 +40,10 @@
 //     one within the policy's shard budget. With Config.Scaling.Auto a
 //     monitor goroutine, stopped by Stop, does both every interval, no
 //     more often than the cooldown.
+//   - Poll (bus.Poller) reads the last RetainEvents events of each shard
+//     with a cursor, filters and shard selection, when RetainEvents > 0
+//     (otherwise it returns bus.ErrPollUnsupported); see poll.go,
+//     retain.go and docs/poll.md.
 //   - Metrics returns cache-padded counters (ingested, dispatched, dropped
 //     by cause, batches, handler outcomes, per-shard depth); EngineStats and
 //     Stats report them in the shared shapes.

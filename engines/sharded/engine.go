@@ -49,6 +49,9 @@ type EventBus struct {
 	stats    engineStats
 	async    asyncStats
 	scaling  scalingState // scaling.go
+	// replay holds the shards' replay logs for Poll; nil when
+	// Config.RetainEvents is 0 (retain.go).
+	replay *replayRegistry
 }
 
 // runState is what one Start creates and its Stop tears down.
@@ -92,6 +95,9 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	b.stats.live = map[*shard]struct{}{}
 	b.stats.topics.Limit = cfg.TopicLimit
 	b.scaling.policy = cfg.Scaling
+	if cfg.RetainEvents > 0 {
+		b.replay = newReplayRegistry(cfg.RetainEvents)
+	}
 	return b, nil
 }
 
@@ -229,6 +235,9 @@ func (b *EventBus) newSetLocked(r *runState, n int, prev *shardSet) *shardSet {
 		b.nextShard++
 	}
 	b.stats.register(set.shards)
+	if b.replay != nil {
+		b.replay.rotate(set.shards)
+	}
 	r.shards = slices.DeleteFunc(r.shards, func(s *shard) bool { return s.exited.Load() })
 	r.shards = append(r.shards, set.shards...)
 	if prev != nil {
