@@ -12,7 +12,8 @@ import (
 type Outcome int
 
 const (
-	// OutcomeAck: the handler succeeded; acknowledge the event (Settle).
+	// OutcomeAck: the handler succeeded (or the subscription's filter
+	// rejected the event); acknowledge the event (Settle).
 	OutcomeAck Outcome = iota
 	// OutcomeDeadLetter: retries are exhausted (or the entry was
 	// rejected); publish Result.DeadLetter, then acknowledge. If that
@@ -106,7 +107,9 @@ func (d *Dispatcher) Observers() *bus.ObserverSlot { return &d.observers }
 //
 // In AckOnReceive mode the engine settles del before calling Dispatch; in
 // AckManual mode the handler is called once and the result is
-// OutcomeLeave (failures are counted and observed, not retried).
+// OutcomeLeave (failures are counted and observed, not retried). A
+// handler result for which bus.IsFiltered holds gives OutcomeAck in every
+// mode, after one call, counted in Counters.Filtered only.
 func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID string, h bus.EventHandler, env Envelope, del *Delivery) Result {
 	del.mode = d.opts.AckMode
 	if del.Topic == "" {
@@ -125,6 +128,12 @@ func (d *Dispatcher) Dispatch(ctx context.Context, quit <-chan struct{}, subID s
 	for attempt := 1; ; attempt++ {
 		del.Attempt = attempt
 		err = d.call(hctx, obs, tc, subID, h, env.Event)
+		if bus.IsFiltered(err) {
+			// The subscription's filter rejected the event: not a
+			// delivery nor a failure, never retried; the engine
+			// acknowledges it in every ack mode (no handler will).
+			return Result{Outcome: OutcomeAck, Attempts: attempt}
+		}
 		if err == nil {
 			if d.opts.AckMode == AckManual {
 				return Result{Outcome: OutcomeLeave, Attempts: attempt}
@@ -160,7 +169,9 @@ func (d *Dispatcher) deadLetterOrDrop(env Envelope, subID string, tc *bus.TopicC
 }
 
 // call runs one handler call with panic recovery, counting (engine-wide
-// and on the event's topic counters tc) and observing.
+// and on the event's topic counters tc) and observing. A filtered result
+// (bus.IsFiltered) is counted in Filtered only: not delivered, not failed,
+// not observed as a failure.
 func (d *Dispatcher) call(ctx context.Context, obs *bus.Observers, tc *bus.TopicCounters, subID string, h bus.EventHandler, e bus.Event) error {
 	if obs != nil && obs.Message != nil {
 		obs.Message.MessageReceived(ctx, e, subID)
@@ -168,8 +179,12 @@ func (d *Dispatcher) call(ctx context.Context, obs *bus.Observers, tc *bus.Topic
 	d.counters.InFlight.Add(1)
 	start := time.Now()
 	err := bus.CallHandler(ctx, h, e)
-	d.counters.HandlerLatency.Observe(time.Since(start))
 	d.counters.InFlight.Add(-1)
+	if bus.IsFiltered(err) {
+		d.counters.Filtered.Add(1)
+		return err
+	}
+	d.counters.HandlerLatency.Observe(time.Since(start))
 	d.counters.Delivered.Add(1)
 	tc.Delivered.Add(1)
 	if err != nil {

@@ -88,6 +88,37 @@ func TestDispatch(t *testing.T) {
 		}
 	})
 
+	t.Run("a filtered event is acked after one call, counted as filtered, in every ack mode", func(t *testing.T) {
+		for _, mode := range []broker.AckMode{broker.AckAfterHandle, broker.AckOnReceive, broker.AckManual} {
+			o := fast
+			o.AckMode = mode
+			d, c, _ := newDispatcher(o)
+			obs := &testObserver{}
+			d.SetObserver(obs)
+			var calls atomic.Int32
+			h := bus.FilteredHandler(bus.Eq("k", "yes"), func(context.Context, bus.Event) error {
+				calls.Add(1)
+				return nil
+			})
+			e := env("t")
+			e.Event.Payload = map[string]any{"k": "no"}
+			r := d.Dispatch(context.Background(), never, "s", h, e, broker.NewDelivery("", nil))
+			if r.Outcome != broker.OutcomeAck || r.Attempts != 1 || r.Err != nil {
+				t.Errorf("%s: result %+v, want ack after 1 attempt", mode, r)
+			}
+			s := c.EngineStats()
+			if s.Filtered != 1 || s.Delivered != 0 || s.Failed != 0 || s.Retried != 0 || s.DeadLettered != 0 || s.InFlight != 0 {
+				t.Errorf("%s: stats %+v, want only Filtered 1", mode, s)
+			}
+			if ts := c.TopicStats()["t"]; ts.Delivered != 0 || ts.Failed != 0 {
+				t.Errorf("%s: topic stats %+v", mode, ts)
+			}
+			if len(obs.failed) != 0 || calls.Load() != 0 {
+				t.Errorf("%s: observer saw failures %v, inner handler called %d times", mode, obs.failed, calls.Load())
+			}
+		}
+	})
+
 	t.Run("a handler that keeps panicking is dead-lettered with reason and attempts", func(t *testing.T) {
 		d, c, _ := newDispatcher(fast)
 		obs := &testObserver{}

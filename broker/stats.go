@@ -19,10 +19,13 @@ import (
 // The Dispatcher also counts Retried and DeadLettered per topic; Panics
 // is engine-wide only (a panic is counted as Failed on its topic).
 type Counters struct {
-	Published    atomic.Uint64
-	Delivered    atomic.Uint64
-	Dropped      atomic.Uint64
-	Failed       atomic.Uint64
+	Published atomic.Uint64
+	Delivered atomic.Uint64
+	Dropped   atomic.Uint64
+	Failed    atomic.Uint64
+	// Filtered counts events a subscription's filter rejected
+	// (bus.IsFiltered handler results): neither Delivered nor Failed.
+	Filtered     atomic.Uint64
 	Panics       atomic.Uint64
 	Retried      atomic.Uint64
 	DeadLettered atomic.Uint64
@@ -84,6 +87,7 @@ func (c *Counters) EngineStats() bus.EngineStats {
 		Delivered:      c.Delivered.Load(),
 		Dropped:        c.Dropped.Load(),
 		Failed:         c.Failed.Load(),
+		Filtered:       c.Filtered.Load(),
 		Panics:         c.Panics.Load(),
 		Retried:        c.Retried.Load(),
 		DeadLettered:   c.DeadLettered.Load(),
