@@ -16,8 +16,8 @@ import (
 // failureObserver counts the failures reported to the bus observer.
 type failureObserver struct{ failed atomic.Int64 }
 
-func (o *failureObserver) TopicCreated(string)                                    {}
-func (o *failureObserver) TopicDeleted(string)                                    {}
+func (o *failureObserver) TopicCreated(string)                                     {}
+func (o *failureObserver) TopicDeleted(string)                                     {}
 func (o *failureObserver) MessageFailed(context.Context, bus.Event, string, error) { o.failed.Add(1) }
 
 // A FilteredHandler's rejections are counted as Filtered, checkpointed
