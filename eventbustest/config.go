@@ -36,6 +36,16 @@ type Config struct {
 	// returns once it is gone. Required by Features.ConsumerCrash.
 	CrashConsumer func(t *testing.T, group, topic string) (received func() int, kill func())
 
+	// PollShards returns the shard ids (sharded engine), partitions
+	// (Kafka) or shard indexes (Kinesis) that a Poll of topic on b may
+	// name in ConsumeRequest.Shards. Nil: the Shards check is skipped.
+	PollShards func(t *testing.T, b bus.EventBus, topic string) []int
+
+	// TrimTopic discards every retained event of topic on b but the
+	// newest keep, as the engine's retention would, so that a cursor
+	// pointing before them is stale. Required by Features.PollGap.
+	TrimTopic func(t *testing.T, b bus.EventBus, topic string, keep int)
+
 	Features Features
 }
 
@@ -88,6 +98,22 @@ type Features struct {
 	// consumer that dies mid-work (Config.CrashConsumer): every event the
 	// dead consumer held is delivered to another consumer of the group.
 	ConsumerCrash bool
+
+	// Poll is set by engines that (as New builds them) implement
+	// bus.Poller: the poll checks run. An engine that does not set it
+	// and still has a Poll method must answer it with an error wrapping
+	// bus.ErrPollUnsupported.
+	Poll bool
+
+	// PollRestart is set by engines whose poll cursors stay valid on a
+	// new engine (New again) after Stop: broker engines, whose positions
+	// are the broker's.
+	PollRestart bool
+
+	// PollGap is set by engines whose retention can be forced by
+	// Config.TrimTopic: a cursor pointing at trimmed events reports Gap
+	// and the poll continues from the oldest retained event.
+	PollGap bool
 
 	// UnsubscribeForeignErr is the error value Unsubscribe returns for a
 	// subscription this engine did not create. Default:

@@ -40,6 +40,15 @@ var checks = []check{
 	{"stats count deliveries", checkStats},
 	{"documented errors are returned as the values themselves", checkDocumentedErrors},
 	{"flush is a delivery barrier", checkFlush},
+	{"a filtered subscription receives only matching events and counts the rest as filtered", checkFilteredHandler},
+	{"paging through 1,000 events in pages of 37 returns each once and in order per key", checkPollPaging},
+	{"a poll cursor resumes on a new engine after a restart", checkPollRestart},
+	{"a poll from CursorLatest returns only events published later", checkPollLatest},
+	{"poll filters with $and $or $not over nested paths and arrays select exactly the matching events", checkPollFilters},
+	{"polls restricted to single shards together read every event once", checkPollShards},
+	{"a stale poll cursor reports a gap and continues from the oldest retained event", checkPollGap},
+	{"a malformed cursor and a limit below one are refused with documented errors", checkPollBadRequests},
+	{"an engine that cannot poll says so with ErrPollUnsupported", checkPollUnsupported},
 	{"stop leaves no goroutine behind", checkNoLeaks},
 }
 

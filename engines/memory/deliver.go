@@ -130,9 +130,14 @@ func (b *EventBus) settle(s *subscription, env envelope, obs *bus.Observers, ctx
 	b.stats.latency.Observe(time.Since(start))
 	b.stats.inFlight.Add(-1)
 	s.inFlight.Add(-1)
-	b.stats.delivered.Add(1)
-	env.topic.Delivered.Add(1)
-	if err != nil {
+	switch {
+	case bus.IsFiltered(err):
+		// The subscription's filter rejected the event: neither a
+		// delivery nor a failure (bus.FilteredHandler).
+		b.stats.filtered.Add(1)
+	case err != nil:
+		b.stats.delivered.Add(1)
+		env.topic.Delivered.Add(1)
 		b.stats.failed.Add(1)
 		env.topic.Failed.Add(1)
 		if errors.Is(err, bus.ErrHandlerPanic) {
@@ -141,6 +146,9 @@ func (b *EventBus) settle(s *subscription, env envelope, obs *bus.Observers, ctx
 		if obs != nil {
 			obs.Observer.MessageFailed(ctx, env.ev, s.id, err)
 		}
+	default:
+		b.stats.delivered.Add(1)
+		env.topic.Delivered.Add(1)
 	}
 	// Last: Flush returns once pending is zero, so everything about this
 	// delivery (counters, the failure notification) is done by then.

@@ -10,8 +10,8 @@ import (
 )
 
 type counters struct {
-	published, delivered, dropped, failed, panics atomic.Uint64
-	inFlight                                      atomic.Int64
+	published, delivered, dropped, failed, filtered, panics atomic.Uint64
+	inFlight                                                atomic.Int64
 	// pending counts (event, subscription) pairs accepted and not yet
 	// handled or dropped: queued, moving to the pool, or in a handler.
 	pending atomic.Int64
@@ -41,6 +41,7 @@ func (b *EventBus) EngineStats() bus.EngineStats {
 		Delivered:      b.stats.delivered.Load(),
 		Dropped:        b.stats.dropped.Load(),
 		Failed:         b.stats.failed.Load(),
+		Filtered:       b.stats.filtered.Load(),
 		Panics:         b.stats.panics.Load(),
 		InFlight:       inFlight,
 		QueueDepth:     depth,

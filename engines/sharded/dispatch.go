@@ -23,6 +23,7 @@ type batchState struct {
 	now       time.Time
 	delivered uint64
 	failed    uint64
+	filtered  uint64
 	panics    uint64
 	skipped   uint64
 	enqueued  uint64
@@ -43,7 +44,7 @@ func (bs *batchState) begin(s *shard) {
 	bs.events = 0
 	bs.obs = s.eng.observer.Load()
 	bs.now = time.Time{}
-	bs.delivered, bs.failed, bs.panics, bs.skipped, bs.enqueued = 0, 0, 0, 0, 0
+	bs.delivered, bs.failed, bs.filtered, bs.panics, bs.skipped, bs.enqueued = 0, 0, 0, 0, 0, 0
 	bs.runI, bs.subK, bs.evI, bs.inRun = 0, 0, 0, false
 	s.cache.refresh(s.eng.routes.Load())
 }
@@ -60,6 +61,9 @@ func (bs *batchState) end(s *shard) {
 	}
 	if bs.skipped != 0 {
 		s.skipped.Add(bs.skipped)
+	}
+	if bs.filtered != 0 {
+		s.filtered.Add(bs.filtered)
 	}
 	if bs.enqueued != 0 {
 		s.run.pool.enqueued.Add(bs.enqueued)
@@ -198,12 +202,13 @@ func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Eve
 	if bs.obs != nil {
 		obs, msg = bs.obs.Observer, bs.obs.Message
 	}
-	var delivered, failed uint64
+	var delivered, failed, filtered uint64
 	i := start
 	returned := false
 	defer func() {
 		bs.delivered += delivered
 		bs.failed += failed
+		bs.filtered += filtered
 		if returned {
 			return
 		}
@@ -238,6 +243,13 @@ func (s *shard) callRange(sub *subscription, life context.Context, run []bus.Eve
 			msg.MessageReceived(ctx, run[i], sub.id)
 		}
 		if err := h(ctx, run[i]); err != nil {
+			if bus.IsFiltered(err) {
+				// The subscription's filter rejected the event
+				// (bus.FilteredHandler): neither a delivery nor a
+				// failure.
+				filtered++
+				continue
+			}
 			failed++
 			if obs != nil {
 				obs.MessageFailed(ctx, run[i], sub.id, err)

@@ -107,6 +107,12 @@ func (p *pool) handle(j *asyncJob, goexited *bool) {
 	err := callAsync(sub.handler, ctx, j.ev)
 	returned = true
 	t.latency.Observe(mono() - start)
+	if bus.IsFiltered(err) {
+		// The subscription's filter rejected the event
+		// (bus.FilteredHandler): neither a delivery nor a failure.
+		t.filtered.Add(1)
+		return
+	}
 	t.delivered.Add(1)
 	j.tc.Delivered.Add(1)
 	if err != nil {

@@ -37,8 +37,9 @@ type shard struct {
 	closing  atomic.Bool   // sealed or abandoned: the worker must look
 	exited   atomic.Bool   // the worker returned
 	succ     atomic.Pointer[shardSet]
-	progress notifier   // head/done advanced, or the ring was sealed
-	readMu   sync.Mutex // drop-oldest only: consumer copy-out vs eviction
+	progress notifier      // head/done advanced, or the ring was sealed
+	readMu   sync.Mutex    // drop-oldest only: consumer copy-out vs eviction
+	filtered atomic.Uint64 // sync handler calls a subscription's filter rejected
 	_        padding
 
 	// Read-only after construction.

@@ -34,6 +34,7 @@ type asyncStats struct {
 	_         padding
 	delivered atomic.Uint64
 	failed    atomic.Uint64
+	filtered  atomic.Uint64
 	panics    atomic.Uint64
 	skipped   atomic.Uint64
 	// latency times every async handler call (see latency.go).
@@ -45,6 +46,7 @@ type counts struct {
 	ingested, rejected, evicted, stranded   uint64
 	dispatched, batches                     uint64
 	delivered, failed, panics, skippedCalls uint64
+	filtered                                uint64
 }
 
 func (c *counts) add(s *shard) {
@@ -60,6 +62,7 @@ func (c *counts) add(s *shard) {
 	c.failed += s.failed.Load()
 	c.panics += s.panics.Load()
 	c.skippedCalls += s.skipped.Load()
+	c.filtered += s.filtered.Load()
 }
 
 func (st *engineStats) register(shards []*shard) {
@@ -109,6 +112,10 @@ type Metrics struct {
 	Delivered uint64 `json:"delivered"`
 	// Failed counts handler calls that returned an error or panicked.
 	Failed uint64 `json:"failed"`
+	// Filtered counts handler calls whose subscription's filter rejected
+	// the event (bus.FilteredHandler, bus.ErrEventFiltered): counted in
+	// neither Delivered nor Failed.
+	Filtered uint64 `json:"filtered"`
 	// Panics counts handler calls that panicked (a subset of Failed).
 	Panics uint64 `json:"panics"`
 	// Skipped counts handler calls not made for a dispatched event: the
@@ -159,6 +166,7 @@ func (b *EventBus) Metrics() Metrics {
 		c.failed += one.failed
 		c.panics += one.panics
 		c.skippedCalls += one.skippedCalls
+		c.filtered += one.filtered
 		_, sealed := s.finalTail()
 		shards = append(shards, ShardMetrics{ID: s.id, Depth: s.depth(), Ingested: one.ingested, Dispatched: one.dispatched, Draining: sealed})
 	}
@@ -175,6 +183,7 @@ func (b *EventBus) Metrics() Metrics {
 		Dropped:           c.rejected + c.evicted + c.stranded,
 		Delivered:         c.delivered + b.async.delivered.Load(),
 		Failed:            c.failed + b.async.failed.Load(),
+		Filtered:          c.filtered + b.async.filtered.Load(),
 		Panics:            c.panics + b.async.panics.Load(),
 		Skipped:           c.skippedCalls + b.async.skipped.Load(),
 		LossyShutdown:     st.lossy.Load(),
@@ -232,6 +241,7 @@ func (b *EventBus) EngineStats() bus.EngineStats {
 		Delivered:      m.Delivered,
 		Dropped:        m.Dropped + m.Skipped,
 		Failed:         m.Failed,
+		Filtered:       m.Filtered,
 		Panics:         m.Panics,
 		QueueDepth:     int64(depth) + int64(m.AsyncQueued),
 		LossyShutdown:  m.LossyShutdown,
