@@ -32,6 +32,15 @@ const (
 	maxEmptyHops = 3
 	// pollParallel is how many shards one poll reads at once.
 	pollParallel = 8
+	// maxPollRounds bounds the rounds of one poll. A round reads every
+	// readable shard once; another round follows only when the first
+	// returned no event but consumed records that did not match (other
+	// topics, the filter) and a shard may hold more, or a shard ended so
+	// that its children became readable. Each further round asks
+	// GetRecords for 4 times as many records (up to maxRecordsPerRead).
+	// An empty page therefore means, in practice, that the poll caught
+	// up.
+	maxPollRounds = 4
 )
 
 // Poll reads the events of topic (a pattern, as for Subscribe) retained
@@ -42,10 +51,13 @@ const (
 // It never waits for events: it reads each readable shard once (one
 // GetShardIterator and one GetRecords call, a few more only while Kinesis
 // returns empty pages of a shard that holds newer records) and returns
-// what matched, possibly nothing, with the cursor to continue from. In
-// rate-limited mode each GetRecords call takes its turn in the engine's
-// budget of 5 calls per second per shard, shared with the subscriptions'
-// readers, so a poll may wait up to 200ms per shard for it.
+// what matched, possibly nothing, with the cursor to continue from. When
+// that round found no matching event but skipped records and a shard may
+// hold more, up to 3 more rounds follow with larger GetRecords pages (see
+// maxPollRounds), so an empty page means the poll caught up, in practice.
+// In rate-limited mode each GetRecords call takes its turn in the
+// engine's budget of 5 calls per second per shard, shared with the
+// subscriptions' readers, so a poll may wait up to 200ms per call for it.
 //
 // Events are decoded as subscribers receive them; records of other
 // topics, records the filter rejects, start markers and records that are
@@ -54,8 +66,9 @@ const (
 // order; the events of several shards are merged by creation time. A
 // child shard (split or merge) is read only once the cursor has read its
 // parents to their end, when they are still listed and polled. At most
-// req.Limit events are returned, and at most max(req.Limit, 100) records
-// (capped by maxRecordsPerRead) are read per shard per poll.
+// req.Limit events are returned; the first round reads at most
+// max(req.Limit, 100) records per shard, capped by maxRecordsPerRead,
+// which also caps the events one poll can return per shard.
 //
 // req.Cursor "" starts at the oldest retained record of every shard;
 // bus.CursorLatest writes one start marker record per open shard (as
@@ -123,17 +136,31 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 		}
 	}
 	next.prune(set)
-	frontier := readable(set, next, scope)
-	batches, err := b.fetchShards(ctx, topic, req, frontier, next.Pos)
-	if err != nil {
-		return bus.ConsumeResponse{}, err
+	fetch := int32(min(int(b.cfg.MaxRecordsPerRead), max(req.Limit, minPollFetch)))
+	for round := 1; ; round++ {
+		frontier := readable(set, next, scope)
+		batches, err := b.fetchShards(ctx, topic, req.Filter, frontier, next.Pos, fetch)
+		if err != nil {
+			// Earlier rounds returned no event: nothing is lost by
+			// returning the error with no cursor.
+			return bus.ConsumeResponse{}, err
+		}
+		res.Events = mergeBatches(batches, req.Limit)
+		more := false
+		for _, bt := range batches {
+			res.Gap = res.Gap || bt.gap
+			before, had := next.Pos[bt.shard]
+			bt.advance(next.Pos)
+			after, has := next.Pos[bt.shard]
+			moved := had != has || before != after
+			more = more || (moved && (bt.end || len(bt.recs) >= int(fetch)))
+		}
+		next.prune(set)
+		if len(res.Events) > 0 || !more || round == maxPollRounds {
+			break
+		}
+		fetch = int32(min(int(b.cfg.MaxRecordsPerRead), 4*int(fetch)))
 	}
-	res.Events = mergeBatches(batches, req.Limit)
-	for _, bt := range batches {
-		res.Gap = res.Gap || bt.gap
-		bt.advance(next.Pos)
-	}
-	next.prune(set)
 	res.Cursor = next.encode()
 	return res, nil
 }
@@ -274,9 +301,9 @@ func (bt *shardBatch) advance(pos map[string]string) {
 }
 
 // fetchShards reads the frontier shards, pollParallel at a time, each
-// after its position in pos. The first failure is returned.
-func (b *EventBus) fetchShards(ctx context.Context, topic string, req bus.ConsumeRequest, frontier []*shard, pos map[string]string) ([]*shardBatch, error) {
-	limit := int32(min(int(b.cfg.MaxRecordsPerRead), max(req.Limit, minPollFetch)))
+// after its position in pos, asking GetRecords for limit records. The
+// failures are returned (joined).
+func (b *EventBus) fetchShards(ctx context.Context, topic string, f *bus.Filter, frontier []*shard, pos map[string]string, limit int32) ([]*shardBatch, error) {
 	out := make([]*shardBatch, len(frontier))
 	errs := make([]error, len(frontier))
 	sem := make(chan struct{}, pollParallel)
@@ -288,7 +315,7 @@ func (b *EventBus) fetchShards(ctx context.Context, topic string, req bus.Consum
 			// Owned by this call: joined below before it returns.
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i], errs[i] = b.fetchShard(ctx, topic, req.Filter, sh.id, pos[sh.id], limit)
+			out[i], errs[i] = b.fetchShard(ctx, topic, f, sh.id, pos[sh.id], limit)
 		}()
 	}
 	wg.Wait()
