@@ -105,7 +105,7 @@ func conformance(t *testing.T, cfg Config) {
 			// PollGap stays off: kinesalite never trims records (retention
 			// is at least 24 hours), so TrimTopic cannot be honest.
 			// TestPollGap checks gaps on positions of a deleted stream.
-			LeakOptions:                  leakOptions,
+			LeakOptions: leakOptions,
 		},
 	})
 }
