@@ -102,10 +102,10 @@ func conformance(t *testing.T, cfg Config) {
 			DeliveryTimeout:              20 * time.Second,
 			Poll:                         true,
 			PollRestart:                  true,
+			LeakOptions:                  leakOptions,
 			// PollGap stays off: kinesalite never trims records (retention
 			// is at least 24 hours), so TrimTopic cannot be honest.
 			// TestPollGap checks gaps on positions of a deleted stream.
-			LeakOptions: leakOptions,
 		},
 	})
 }
