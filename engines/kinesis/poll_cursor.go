@@ -32,7 +32,8 @@ import (
 const (
 	cursorPrefix = "kin1."
 	posEnd       = "end"
-	// maxCursorLen bounds what decodeCursor reads: about 3,000 shards.
+	// maxCursorLen bounds what decodeCursor reads: about 2,000 shard
+	// positions.
 	maxCursorLen = 1 << 18
 )
 
