@@ -28,8 +28,9 @@ const (
 	// while they return no record although the shard holds newer ones
 	// (MillisBehindLatest > 0): Kinesis may return an empty page for a
 	// stretch of the shard with no record, and only its iterator, which a
-	// cursor cannot hold, moves past it.
-	maxEmptyHops = 3
+	// cursor cannot hold, moves past it. 5 is one second of the shard's
+	// read budget.
+	maxEmptyHops = 5
 	// pollParallel is how many shards one poll reads at once.
 	pollParallel = 8
 	// maxPollRounds bounds the rounds of one poll. A round reads every
