@@ -67,9 +67,10 @@ const (
 // order; the events of several shards are merged by creation time. A
 // child shard (split or merge) is read only once the cursor has read its
 // parents to their end, when they are still listed and polled. At most
-// req.Limit events are returned; the first round reads at most
-// max(req.Limit, 100) records per shard, capped by maxRecordsPerRead,
-// which also caps the events one poll can return per shard.
+// req.Limit events are returned; the first round asks GetRecords for
+// req.Limit divided by the shards read, at least 100 and at most
+// maxRecordsPerRead, so a page may hold fewer than req.Limit events when
+// the keys are spread unevenly.
 //
 // req.Cursor "" starts at the oldest retained record of every shard;
 // bus.CursorLatest writes one start marker record per open shard (as
@@ -137,9 +138,10 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 		}
 	}
 	next.prune(set)
-	fetch := int32(min(int(b.cfg.MaxRecordsPerRead), max(req.Limit, minPollFetch)))
+	grow := 1
 	for round := 1; ; round++ {
 		frontier := readable(set, next, scope)
+		fetch := pollFetch(req.Limit, len(frontier), grow, b.cfg.MaxRecordsPerRead)
 		batches, err := b.fetchShards(ctx, topic, req.Filter, frontier, next.Pos, fetch)
 		if err != nil {
 			// Earlier rounds returned no event: nothing is lost by
@@ -160,10 +162,19 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 		if len(res.Events) > 0 || !more || round == maxPollRounds {
 			break
 		}
-		fetch = int32(min(int(b.cfg.MaxRecordsPerRead), 4*int(fetch)))
+		grow *= 4
 	}
 	res.Cursor = next.encode()
 	return res, nil
+}
+
+// pollFetch returns the GetRecords Limit of a round over shards shards:
+// the request's Limit shared between them (records read beyond what a page
+// returns are read again by the next poll), at least minPollFetch, grown
+// by grow in later rounds, at most maxRead.
+func pollFetch(limit, shards, grow int, maxRead int32) int32 {
+	per := max((limit+max(shards, 1)-1)/max(shards, 1), minPollFetch)
+	return int32(min(int64(per)*int64(grow), int64(maxRead)))
 }
 
 // pollLatest answers bus.CursorLatest: a cursor after a start marker in
