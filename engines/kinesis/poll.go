@@ -157,6 +157,14 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 			after, has := next.Pos[bt.shard]
 			moved := had != has || before != after
 			more = more || (moved && (bt.end || len(bt.recs) >= int(fetch)))
+			if bt.end && !hasChild(set, bt.shard) {
+				// Its children are newer than the engine's shard
+				// list (refreshed every shardSyncInterval): list
+				// them now rather than stall until then.
+				if fresh, err := b.refreshShards(ctx); err == nil {
+					set = fresh
+				}
+			}
 		}
 		next.prune(set)
 		if len(res.Events) > 0 || !more || round == maxPollRounds {
@@ -166,6 +174,16 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 	}
 	res.Cursor = next.encode()
 	return res, nil
+}
+
+// hasChild reports whether set lists a child of shard id.
+func hasChild(set *shardSet, id string) bool {
+	for _, sh := range set.list {
+		if sh.hasParent(id) {
+			return true
+		}
+	}
+	return false
 }
 
 // pollFetch returns the GetRecords Limit of a round over shards shards:
