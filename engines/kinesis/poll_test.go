@@ -225,7 +225,8 @@ func TestPoll(t *testing.T) {
 		if _, err := b.Poll(testCtx(t), "bad.t", bus.ConsumeRequest{Limit: 0}); !errorsIs(err, bus.ErrInvalidConsumeRequest) {
 			t.Errorf("Limit 0: err = %v, want ErrInvalidConsumeRequest", err)
 		}
-		if _, err := b.Poll(nil, "bad.t", bus.ConsumeRequest{Limit: 1, Cursor: res.Cursor}); err != nil { //nolint:staticcheck // nil ctx is documented
+		var noCtx context.Context // Poll documents nil as context.Background()
+		if _, err := b.Poll(noCtx, "bad.t", bus.ConsumeRequest{Limit: 1, Cursor: res.Cursor}); err != nil {
 			t.Errorf("nil ctx: %v", err)
 		}
 	})
