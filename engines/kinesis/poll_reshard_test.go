@@ -154,6 +154,7 @@ func TestPollGap(t *testing.T) {
 
 	t.Run("positions no longer retained report a gap and continue at the oldest retained record", func(t *testing.T) {
 		b1 := started(t, cfg)
+		made := time.Now()
 		old := publishKeyed(t, b1, "gap.t", keys, 0, 30)
 		got, cursor := pollUntil(t, b1, "gap.t", "", bus.ConsumeRequest{Limit: 100}, len(old), 10*time.Second)
 		checkOnceInOrder(t, got, old)
@@ -169,6 +170,12 @@ func TestPollGap(t *testing.T) {
 		if err := b1.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
+		// Kinesalite tells a stream's sequence numbers from another's by
+		// the creation time in whole seconds: the new stream must be
+		// created in a later second than the old one (created before
+		// made), or it would take the old positions as its own (Kinesis
+		// never would).
+		time.Sleep(time.Until(made.Truncate(time.Second).Add(1100 * time.Millisecond)))
 		if _, err := b1.client.DeleteStream(testCtx(t), &kinesis.DeleteStreamInput{StreamName: aws.String(cfg.StreamName)}); err != nil {
 			t.Fatalf("DeleteStream: %v", err)
 		}
