@@ -1,10 +1,12 @@
 package eventbustest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
@@ -422,8 +424,29 @@ func checkPollUnsupported(c *checker) {
 	}
 }
 
+// failureCounter is an observer that counts MessageFailed calls.
+type failureCounter struct {
+	mu     sync.Mutex
+	failed []error
+}
+
+func (f *failureCounter) TopicCreated(string) {}
+func (f *failureCounter) TopicDeleted(string) {}
+func (f *failureCounter) MessageFailed(_ context.Context, _ bus.Event, _ string, err error) {
+	f.mu.Lock()
+	f.failed = append(f.failed, err)
+	f.mu.Unlock()
+}
+
 func checkFilteredHandler(c *checker) {
-	b := c.started()
+	b := c.newBus()
+	var obs failureCounter
+	if o, ok := b.(bus.Observable); ok {
+		o.SetObserver(&obs)
+	}
+	if err := b.Start(c.ctx()); err != nil {
+		c.t.Fatalf("Start: %v", err)
+	}
 	var before bus.EngineStats
 	esp, hasStats := b.(bus.EngineStatsProvider)
 	if hasStats {
@@ -431,9 +454,9 @@ func checkFilteredHandler(c *checker) {
 	}
 	topic := c.topic("screened")
 	keep := bus.Eq("kind", "keep")
-	var sync, async recorder
-	c.subscribe(b, false, topic, bus.FilteredHandler(keep, sync.handle))
-	c.subscribe(b, true, topic, bus.FilteredHandler(keep, async.handle))
+	var syncRec, asyncRec recorder
+	c.subscribe(b, false, topic, bus.FilteredHandler(keep, syncRec.handle))
+	c.subscribe(b, true, topic, bus.FilteredHandler(keep, asyncRec.handle))
 	var want []string
 	for i := range 20 {
 		kind := []string{"keep", "skip"}[i%2]
@@ -445,7 +468,7 @@ func checkFilteredHandler(c *checker) {
 			c.t.Fatalf("publish: %v", err)
 		}
 	}
-	for name, r := range map[string]*recorder{"sync": &sync, "async": &async} {
+	for name, r := range map[string]*recorder{"sync": &syncRec, "async": &asyncRec} {
 		c.eventually(name+" subscription to receive the 10 matching events", func() bool { return r.count() >= len(want) })
 	}
 	c.flush(b)
@@ -472,7 +495,12 @@ func checkFilteredHandler(c *checker) {
 			c.t.Errorf("EngineStats.DeadLettered grew by %d, want 0: filtered events are not dead-lettered", d)
 		}
 	}
-	for name, r := range map[string]*recorder{"sync": &sync, "async": &async} {
+	obs.mu.Lock()
+	if len(obs.failed) > 0 {
+		c.t.Errorf("the observer heard %d failures, want none: filtered events are not failures (first: %v)", len(obs.failed), obs.failed[0])
+	}
+	obs.mu.Unlock()
+	for name, r := range map[string]*recorder{"sync": &syncRec, "async": &asyncRec} {
 		got := eventPayloads(r.snapshot())
 		missing, dups := missingAndDuplicates(want, got)
 		if extra := without(got, want); len(missing)+len(dups)+len(extra) > 0 {

@@ -201,3 +201,33 @@ func TestPollChecksCatchBrokenPollers(t *testing.T) {
 		})
 	}
 }
+
+// unfilteredStats reports filtered calls as failed deliveries, as an
+// engine that does not know bus.ErrEventFiltered would.
+type unfilteredStats struct{ *memory.EventBus }
+
+func (u unfilteredStats) EngineStats() bus.EngineStats {
+	s := u.EventBus.EngineStats()
+	s.Delivered += s.Filtered
+	s.Failed += s.Filtered
+	s.Filtered = 0
+	return s
+}
+
+func TestFilteredHandlerCheckCatchesAnEngineThatCountsRejectionsAsFailures(t *testing.T) {
+	cfg := Config{
+		New: func(t *testing.T) bus.EventBus {
+			b, err := memory.NewEventBus(memory.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return unfilteredStats{b}
+		},
+		Features: Features{DeliveryTimeout: 300 * time.Millisecond},
+	}
+	rec := runCheck(t, "a filtered subscription receives only matching events and counts the rest as filtered", cfg)
+	if !rec.failed {
+		t.Fatalf("the check passed against an engine that counts filtered events as failed deliveries")
+	}
+	t.Logf("caught: %v", rec.msgs)
+}

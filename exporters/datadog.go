@@ -26,8 +26,8 @@ const DefaultPrefix = "eventbus"
 //
 // Metrics (prefix P, default "eventbus"):
 //
-//	P.published, P.delivered, P.dropped, P.failed, P.panics,
-//	P.retried, P.dead_lettered                          count   engine
+//	P.published, P.delivered, P.dropped, P.failed, P.filtered,
+//	P.panics, P.retried, P.dead_lettered                count   engine
 //	P.in_flight, P.queue_depth, P.lag, P.lossy_shutdown gauge   engine
 //	P.handler_latency_ms.avg|p50|p95|p99                gauge   engine (only intervals with calls)
 //	P.topic.published|delivered|failed|dropped          count   engine, topic (only non-zero)
@@ -159,6 +159,7 @@ func (e *DatadogStatsdExporter) report() {
 		}
 		e.count("published", delta(cur.Published, prev.Published), tags)
 		e.count("failed", delta(cur.Failed, prev.Failed), tags)
+		e.count("filtered", delta(cur.Filtered, prev.Filtered), tags)
 		e.count("panics", delta(cur.Panics, prev.Panics), tags)
 		e.count("retried", delta(cur.Retried, prev.Retried), tags)
 		e.count("dead_lettered", delta(cur.DeadLettered, prev.DeadLettered), tags)

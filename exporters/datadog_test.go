@@ -144,8 +144,11 @@ func TestDatadogSendsCountsAsDeltasAndGaugesToARealAgent(t *testing.T) {
 	eb := newBus(t)
 	ctx := testCtx(t)
 	if _, err := eb.Subscribe(ctx, "orders.*", func(_ context.Context, e eventbus.Event) error {
-		if e.Payload == "bad" {
+		switch e.Payload {
+		case "bad":
 			return errors.New("rejected")
+		case "skip":
+			return eventbus.ErrEventFiltered
 		}
 		time.Sleep(time.Millisecond)
 		return nil
@@ -186,6 +189,12 @@ func TestDatadogSendsCountsAsDeltasAndGaugesToARealAgent(t *testing.T) {
 		g := a.find("eventbus.delivered_total", "engine:_all")
 		return len(g) > 0 && g[len(g)-1].value == float64(total+1)
 	})
+	mustPublish(t, eb, "orders.placed", "skip")
+	flush(t, eb)
+	testutil.Eventually(t, 5*time.Second, "one filtered count", func() bool { return a.sum("eventbus.filtered", "engine:fast") == 1 })
+	if d := a.sum("eventbus.delivered", "engine:fast"); d != float64(total+1) {
+		t.Errorf("eventbus.delivered = %v after a filtered event, want %d: filtered events are not deliveries", d, total+1)
+	}
 
 	if len(a.find("eventbus.delivered", "engine:fast")) < 3 {
 		t.Errorf("expected one delivered count per interval, got %d", len(a.find("eventbus.delivered", "engine:fast")))

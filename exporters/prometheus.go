@@ -22,6 +22,7 @@ const DefaultNamespace = "modular_eventbus"
 //	N_dropped_total{engine}             counter   (also engine="_all")
 //	N_published_total{engine}           counter
 //	N_failed_total{engine}              counter
+//	N_filtered_total{engine}            counter
 //	N_panics_total{engine}              counter
 //	N_retried_total{engine}             counter
 //	N_dead_lettered_total{engine}       counter
@@ -101,6 +102,7 @@ func NewPrometheusCollector(src StatsSource, namespace string, opts ...Option) *
 	c.counters = []engineMetric{
 		{engineDesc("published_total", "Events accepted by Publish."), func(s bus.EngineStats) float64 { return float64(s.Published) }},
 		{engineDesc("failed_total", "Handler calls that returned an error or panicked."), func(s bus.EngineStats) float64 { return float64(s.Failed) }},
+		{engineDesc("filtered_total", "Events a subscription's filter rejected (neither delivered nor failed)."), func(s bus.EngineStats) float64 { return float64(s.Filtered) }},
 		{engineDesc("panics_total", "Handler calls that panicked (a subset of failed)."), func(s bus.EngineStats) float64 { return float64(s.Panics) }},
 		{engineDesc("retried_total", "Redeliveries after a failed handler call."), func(s bus.EngineStats) float64 { return float64(s.Retried) }},
 		{engineDesc("dead_lettered_total", "Events moved to a dead-letter topic."), func(s bus.EngineStats) float64 { return float64(s.DeadLettered) }},

@@ -43,7 +43,7 @@ func fixedFigures() fixedSource {
 	return fixedSource{
 		per: map[string]bus.DeliveryStats{"fast": {Delivered: 9, Dropped: 1}, "legacy": {Delivered: 5}},
 		det: map[string]bus.EngineStats{"fast": {
-			Published: 10, Delivered: 9, Dropped: 1, Failed: 2, Panics: 1, Retried: 4, DeadLettered: 1,
+			Published: 10, Delivered: 9, Dropped: 1, Failed: 2, Filtered: 3, Panics: 1, Retried: 4, DeadLettered: 1,
 			InFlight: 1, QueueDepth: 3, Lag: 7, HandlerLatency: h.Snapshot(),
 		}},
 		topics: map[string]map[string]bus.TopicStats{"fast": {
@@ -71,6 +71,9 @@ shop_dropped_total{engine="legacy"} 0
 # HELP shop_failed_total Handler calls that returned an error or panicked.
 # TYPE shop_failed_total counter
 shop_failed_total{engine="fast"} 2
+# HELP shop_filtered_total Events a subscription's filter rejected (neither delivered nor failed).
+# TYPE shop_filtered_total counter
+shop_filtered_total{engine="fast"} 3
 # HELP shop_handler_duration_seconds Duration of event handler calls, per engine.
 # TYPE shop_handler_duration_seconds histogram
 shop_handler_duration_seconds_bucket{engine="fast",le="1e-06"} 0

@@ -2,6 +2,7 @@ package otelbus
 
 import (
 	"context"
+	"fmt"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -226,7 +227,12 @@ func (t *EventBus) traced(pattern string, handler bus.EventHandler) bus.EventHan
 				span.End()
 				panic(r)
 			}
-			if err != nil {
+			switch {
+			case bus.IsFiltered(err):
+				// The subscription's filter rejected the event
+				// (bus.FilteredHandler): not a failure.
+				span.SetAttributes(attribute.Bool("eventbus.filtered", true))
+			case err != nil:
 				fail(span, err)
 			}
 			span.End()
@@ -283,6 +289,15 @@ func (t *EventBus) TopicStats() map[string]bus.TopicStats {
 		return s.TopicStats()
 	}
 	return map[string]bus.TopicStats{}
+}
+
+// Poll forwards bus.Poller; an engine that cannot poll gives an error
+// wrapping bus.ErrPollUnsupported. Polls are not traced.
+func (t *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeRequest) (bus.ConsumeResponse, error) {
+	if p, ok := t.inner.(bus.Poller); ok {
+		return p.Poll(ctx, topic, req)
+	}
+	return bus.ConsumeResponse{}, fmt.Errorf("otelbus: wrapped engine %T: %w", t.inner, bus.ErrPollUnsupported)
 }
 
 // Flush forwards bus.Flusher (nil at once when the engine lacks it, as

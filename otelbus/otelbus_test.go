@@ -282,3 +282,28 @@ func TestBaggageTextIsKeptWhenItsMeaningIsUnchanged(t *testing.T) {
 		t.Fatalf("baggage %q, want the publisher context's %q", e.Metadata["baggage"], "userId=carol")
 	}
 }
+
+func TestAFilteredEventIsNotAFailedSpan(t *testing.T) {
+	tp, rec := newTracer(t)
+	b := newTraced(t, otelbus.WithTracerProvider(tp))
+	ctx := context.Background()
+	if _, err := b.Subscribe(ctx, "pay.*", bus.FilteredHandler(bus.Eq("ok", true), func(context.Context, bus.Event) error { return nil })); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, bus.Event{Topic: "pay.skip", Payload: map[string]any{"ok": false}}); err != nil {
+		t.Fatal(err)
+	}
+	s := spanNamed(t, rec, "process pay.skip")
+	if s.Status().Code == codes.Error || attrs(s)["eventbus.filtered"] != "true" {
+		t.Errorf("span of a filtered event: status %v, attributes %v; want no error and eventbus.filtered=true", s.Status(), attrs(s))
+	}
+	if err := b.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.EngineStats(); st.Filtered != 1 || st.Failed != 0 {
+		t.Errorf("the wrapped engine counted %+v, want 1 filtered, 0 failed", st)
+	}
+	if _, err := b.Poll(ctx, "pay.*", bus.ConsumeRequest{Limit: 1}); !errors.Is(err, bus.ErrPollUnsupported) {
+		t.Errorf("Poll through the wrapper of the memory engine: %v, want ErrPollUnsupported", err)
+	}
+}

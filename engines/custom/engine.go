@@ -238,9 +238,15 @@ func (c *EventBus) measured(h bus.EventHandler) bus.EventHandler {
 		return h
 	}
 	m := c.metrics
-	return func(ctx context.Context, e bus.Event) error {
+	return func(ctx context.Context, e bus.Event) (err error) {
 		start := time.Now()
 		defer func() {
+			if bus.IsFiltered(err) {
+				// Rejected by the subscription's filter
+				// (bus.FilteredHandler): not a handled event. The
+				// memory engine counts it in EngineStats.Filtered.
+				return
+			}
 			d := time.Since(start)
 			m.mu.Lock()
 			m.handled++

@@ -32,6 +32,13 @@
 // that handler's own ctx, and Cancel never waits. Every method accepts a
 // nil ctx as context.Background().
 //
+// Poll: this engine keeps no history, so it does not implement
+// bus.Poller; EventBusModule.Poll and EngineRouter.Poll on a topic routed
+// to it return an error wrapping bus.ErrPollUnsupported. Use the sharded
+// engine with retainEvents, or a broker engine, to poll (docs/poll.md).
+// Subscription filters (bus.FilteredHandler) work: rejected events are
+// counted in EngineStats.Filtered, not as deliveries or failures.
+//
 // The sharded ring engine (engines/sharded) is faster; this engine exists
 // for drop-in compatibility with code tuned for the upstream engine.
 package memory

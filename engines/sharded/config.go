@@ -125,6 +125,15 @@ type Config struct {
 	// stranded events and exit. Default: 1s.
 	StopGrace bus.Duration `json:"stopGrace"`
 
+	// RetainEvents is how many events each shard keeps for Poll (cursored
+	// reads, see docs/poll.md): the shard's most recent events, in a
+	// replay log its worker appends to once per batch. Each retained
+	// event costs 56 bytes plus whatever its payload and metadata keep
+	// alive (allocated when the shard starts). 0 turns Poll off (it returns an error wrapping
+	// bus.ErrPollUnsupported) and leaves the delivery path exactly as
+	// without this field. Default: 0. Max: 4194304 (1<<22).
+	RetainEvents int `json:"retainEvents"`
+
 	// MaxEventQueueSize (module-level key) sets AsyncQueueSize when that
 	// is unset, as it sizes the memory engine's async queue. It does not
 	// size the rings: the module passes its default (1000) to every
@@ -219,6 +228,8 @@ func (c Config) Validate() error {
 		return bad("unsubscribeWait", c.UnsubscribeWait.Std(), "must be >= 0")
 	case c.StopGrace < 0:
 		return bad("stopGrace", c.StopGrace.Std(), "must be >= 0")
+	case c.RetainEvents < 0 || c.RetainEvents > maxRingSize:
+		return bad("retainEvents", c.RetainEvents, fmt.Sprintf("must be between 0 and %d", maxRingSize))
 	case c.TopicLimit < 0 || c.TopicLimit > bus.MaxTopicLimit:
 		return bad("topicLimit", c.TopicLimit, fmt.Sprintf("must be between 1 and %d", bus.MaxTopicLimit))
 	}

@@ -23,6 +23,8 @@ func TestConfigMapSizesAboveTheirBoundAreErrorsNamingKeyAndValue(t *testing.T) {
 		{"ringSize", 1 << 40},
 		{"shards", 1 << 40},
 		{"topicLimit", 1 << 40},
+		{"retainEvents", 1 << 40},
+		{"retainEvents", -1},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%s %v", tc.key, tc.value), func(t *testing.T) {

@@ -33,6 +33,10 @@
 //     published before the call was handed to its handlers.
 //   - Resize, AddShards and RemoveShards change the shard count while
 //     publishing, without losing or reordering a key's events.
+//   - Poll (bus.Poller) reads the last RetainEvents events of each shard
+//     with a cursor, filters and shard selection, when RetainEvents > 0
+//     (otherwise it returns bus.ErrPollUnsupported); see poll.go,
+//     retain.go and docs/poll.md.
 //   - Metrics returns cache-padded counters (ingested, dispatched, dropped
 //     by cause, batches, handler outcomes, per-shard depth); EngineStats and
 //     Stats report them in the shared shapes.

@@ -47,6 +47,9 @@ type EventBus struct {
 	observer bus.ObserverSlot
 	stats    engineStats
 	async    asyncStats
+	// replay holds the shards' replay logs for Poll; nil when
+	// Config.RetainEvents is 0 (retain.go).
+	replay *replayRegistry
 }
 
 // runState is what one Start creates and its Stop tears down.
@@ -89,6 +92,9 @@ func NewEventBus(cfg Config) (*EventBus, error) {
 	b.routes.Store(buildRoutes(nil, nil))
 	b.stats.live = map[*shard]struct{}{}
 	b.stats.topics.Limit = cfg.TopicLimit
+	if cfg.RetainEvents > 0 {
+		b.replay = newReplayRegistry(cfg.RetainEvents)
+	}
 	return b, nil
 }
 
@@ -221,6 +227,9 @@ func (b *EventBus) newSetLocked(r *runState, n int, prev *shardSet) *shardSet {
 		b.nextShard++
 	}
 	b.stats.register(set.shards)
+	if b.replay != nil {
+		b.replay.rotate(set.shards)
+	}
 	r.shards = slices.DeleteFunc(r.shards, func(s *shard) bool { return s.exited.Load() })
 	r.shards = append(r.shards, set.shards...)
 	if prev != nil {

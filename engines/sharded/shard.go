@@ -50,6 +50,7 @@ type shard struct {
 	eng      *EventBus
 	run      *runState
 	set      *shardSet
+	retain   *replayLog // nil unless Config.RetainEvents > 0 (retain.go)
 
 	// Owned by the worker goroutine.
 	cache routeCache

@@ -70,6 +70,9 @@ func (s *shard) loop(h uint64) {
 		}
 		s.bs.begin(s)
 		h = s.take(h, n)
+		if s.retain != nil { // Config.RetainEvents: log the batch for Poll (retain.go)
+			s.retain.append(s.bs.evs[:s.bs.events], s.bs.base)
+		}
 		s.finishBatch()
 	}
 }

@@ -1,0 +1,64 @@
+package examples_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// replayWant lists the orders the replay example's filter selects among
+// ids from..to-1, decided here without the filter: EU (id%4 is 0 or 2),
+// not cancelled (id%3 != 2), and a gold customer (ada or linus: id%5 is
+// 0 or 2) or a gift card first (id%3 == 1).
+func replayWant(from, to int) []string {
+	var out []string
+	for id := from; id < to; id++ {
+		eu := id%4 == 0 || id%4 == 2
+		gold := id%5 == 0 || id%5 == 2
+		if eu && id%3 != 2 && (gold || id%3 == 1) {
+			out = append(out, fmt.Sprint(id))
+		}
+	}
+	return out
+}
+
+var replayOrder = regexp.MustCompile(`(?m)^  (run \d): order +(\d+) `)
+
+func replayRead(out string) map[string][]string {
+	got := map[string][]string{}
+	for _, m := range replayOrder.FindAllStringSubmatch(out, -1) {
+		got[m[1]] = append(got[m[1]], m[2])
+	}
+	return got
+}
+
+func TestReplayBackfillsWithAFilterThenResumesFromTheSavedCursor(t *testing.T) {
+	cursor := filepath.Join(t.TempDir(), "orders.cursor")
+	out := runExample(t, "replay", time.Minute, "-cursor", cursor)
+	t.Log("\n" + out)
+	got := replayRead(out)
+	if w := replayWant(1, 31); fmt.Sprint(got["run 1"]) != fmt.Sprint(w) {
+		t.Errorf("run 1 (backfill) read orders %v, want %v in this order", got["run 1"], w)
+	}
+	if w := replayWant(31, 43); fmt.Sprint(got["run 2"]) != fmt.Sprint(w) {
+		t.Errorf("run 2 (resumed) read orders %v, want only the later ones %v", got["run 2"], w)
+	}
+	for _, want := range []string{"run 1: no saved cursor: backfill from the oldest retained event", "run 2: resumed from the saved cursor", "each once"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+
+	// The next process finds the cursor of this one, which its engine
+	// refuses: it says so and backfills.
+	again := runExample(t, "replay", time.Minute, "-cursor", cursor)
+	if !strings.Contains(again, "run 1: the saved cursor belongs to another engine instance") {
+		t.Errorf("a second process did not report the earlier process's cursor:\n%s", again)
+	}
+	if fmt.Sprint(replayRead(again)["run 1"]) != fmt.Sprint(replayWant(1, 31)) {
+		t.Errorf("the second process's backfill read %v, want %v", replayRead(again)["run 1"], replayWant(1, 31))
+	}
+}
