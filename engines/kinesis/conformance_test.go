@@ -73,6 +73,19 @@ func conformance(t *testing.T, cfg Config) {
 			return b
 		},
 		NewInGroup: newInGroup,
+		// Shard indexes in ListShards order: the stream is not
+		// resharded during the suite.
+		PollShards: func(t *testing.T, b bus.EventBus, _ string) []int {
+			set, err := b.(*EventBus).listShards(testCtx(t))
+			if err != nil {
+				t.Fatalf("list shards: %v", err)
+			}
+			idx := make([]int, len(set.list))
+			for i := range idx {
+				idx[i] = i
+			}
+			return idx
+		},
 		RestartBroker: func(t *testing.T) {
 			if err := k.Restart(); err != nil {
 				t.Fatalf("restart kinesalite: %v", err)
@@ -87,7 +100,12 @@ func conformance(t *testing.T, cfg Config) {
 			RedeliveryAfterHandlerError:  true,
 			BrokerRestart:                true,
 			DeliveryTimeout:              20 * time.Second,
+			Poll:                         true,
+			PollRestart:                  true,
 			LeakOptions:                  leakOptions,
+			// PollGap stays off: kinesalite never trims records (retention
+			// is at least 24 hours), so TrimTopic cannot be honest.
+			// TestPollGap checks gaps on positions of a deleted stream.
 		},
 	})
 }

@@ -47,6 +47,13 @@
 // to their end and checkpointed, so one key's order holds across
 // resharding.
 //
+// # Polling
+//
+// EventBus implements bus.Poller: Poll reads a topic pattern's retained
+// records after a cursor that holds a sequence number per shard (children
+// read after their parents), without consumer, checkpoint or lease; see
+// Poll and poll_cursor.go.
+//
 // See docs/kinesis.md for the configuration keys and the kinesalite
 // caveats.
 package kinesis

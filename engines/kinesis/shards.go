@@ -35,6 +35,11 @@ func (s *shard) parents() []string {
 	return out
 }
 
+// hasParent reports whether id is one of the shard's parents.
+func (s *shard) hasParent(id string) bool {
+	return id != "" && (s.parent == id || s.adjacentParent == id)
+}
+
 // shardSet is an immutable snapshot of the stream's shards.
 type shardSet struct {
 	list []*shard // sorted by id (creation order)
