@@ -13,7 +13,9 @@ import (
 
 	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/enginekit"
 	"github.com/switchyard-go/eventbus/engines/kinesis/checkpoint"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 var _ bus.Poller = (*EventBus)(nil)
@@ -83,7 +85,7 @@ const (
 // the sequence number, or the shard is no longer listed), the poll reads
 // that shard from its oldest retained record and sets Gap.
 //
-// Errors: those of bus.ValidateConsumeRequest; an error wrapping
+// Errors: those of enginekit.ValidateConsumeRequest; an error wrapping
 // bus.ErrInvalidConsumeRequest for an invalid filter or a shard index
 // the stream does not have; bus.ErrInvalidCursor for a cursor this engine
 // did not produce for this stream and topic; bus.ErrEventBusNotStarted
@@ -96,7 +98,7 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if err := bus.ValidateConsumeRequest(topic, req); err != nil {
+	if err := enginekit.ValidateConsumeRequest(topic, req); err != nil {
 		return bus.ConsumeResponse{}, err
 	}
 	if req.Filter != nil {
@@ -437,7 +439,7 @@ func (b *EventBus) decodePolled(topic string, f *bus.Filter, shard string, rec t
 	if isMarker(rec.Data) {
 		return p
 	}
-	env, err := broker.DecodeStructured(rec.Data)
+	env, err := brokerkit.DecodeStructured(rec.Data)
 	if err != nil {
 		b.errs.Report(broker.ScopeDecode, fmt.Errorf("kinesis: poll %q: stream %q shard %s record %s: %w", topic, b.cfg.StreamName, shard, p.seq, err))
 		return p

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 
-	"github.com/switchyard-go/eventbus/broker"
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
 
 // BenchmarkPoll reads the same 5,000 events (2 shards, 10 keys) from the
@@ -74,7 +74,7 @@ func BenchmarkPoll(b *testing.B) {
 					if isMarker(r.Data) {
 						continue
 					}
-					if env, err := broker.DecodeStructured(r.Data); err == nil && env.Event.Topic == "bench" {
+					if env, err := brokerkit.DecodeStructured(r.Data); err == nil && env.Event.Topic == "bench" {
 						n++
 					}
 				}
