@@ -56,7 +56,7 @@ type Mailbox struct {
 	// run: a handler call they still run is waited for by Stop.
 	leaving []chan struct{}
 
-	published, delivered, dropped, failed, panics atomic.Uint64
+	published, delivered, dropped, failed, panics, filtered atomic.Uint64
 }
 
 // NewMailbox returns a stopped engine.
@@ -351,7 +351,7 @@ func (m *Mailbox) Stats() (delivered, dropped uint64) {
 func (m *Mailbox) EngineStats() bus.EngineStats {
 	return bus.EngineStats{
 		Published: m.published.Load(), Delivered: m.delivered.Load(), Dropped: m.dropped.Load(),
-		Failed: m.failed.Load(), Panics: m.panics.Load(),
+		Failed: m.failed.Load(), Filtered: m.filtered.Load(), Panics: m.panics.Load(),
 	}
 }
 
@@ -465,15 +465,22 @@ func (s *mailboxSub) run(life context.Context) {
 
 // deliver calls the handler with panic recovery and counts the outcome.
 // The handler's context carries the publisher's values but ends only when
-// a Stop deadline expires.
+// a Stop deadline expires. A call a subscription's filter rejected
+// (bus.IsFiltered, see bus.FilteredHandler) is counted as filtered: it is
+// neither a delivery nor a failure.
 func (s *mailboxSub) deliver(life context.Context, e envelope) {
 	err := enginekit.CallHandler(enginekit.HandlerContext(e.ctx, life), s.handler, e.event)
-	s.m.delivered.Add(1)
-	if err != nil {
+	switch {
+	case bus.IsFiltered(err):
+		s.m.filtered.Add(1)
+	case err != nil:
+		s.m.delivered.Add(1)
 		s.m.failed.Add(1)
 		if errors.Is(err, bus.ErrHandlerPanic) {
 			s.m.panics.Add(1)
 		}
+	default:
+		s.m.delivered.Add(1)
 	}
 	s.mu.Lock()
 	s.busy--
