@@ -2,6 +2,7 @@ package examples_test
 
 import (
 	"fmt"
+	"net"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -99,6 +100,22 @@ func TestReplayWithRedisResumesInTheNextProcessFromTheCursorFile(t *testing.T) {
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("process %d read orders %v, want exactly %v in this order", i+1, got, want)
+		}
+	}
+}
+
+func TestReplaySaysHowToStartRedisWhenNoneIsReachable(t *testing.T) {
+	// A port nobody listens on: bind a free one, then release it.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("redis://%s/0", l.Addr())
+	_ = l.Close()
+	out := runExampleFailing(t, "replay", 2*time.Minute, "-redis", url, "-cursor", filepath.Join(t.TempDir(), "orders.cursor"))
+	for _, want := range []string{"no redis-server reachable at " + url, "go run ./examples/replay -redis redis://127.0.0.1:6390/0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -73,7 +73,11 @@ func main() {
 		*cursorPath = filepath.Join(os.TempDir(), name)
 	}
 	var err error
-	if *redisURL == "" {
+	publishSet := false
+	flag.Visit(func(f *flag.Flag) { publishSet = publishSet || f.Name == "publish" })
+	if *redisURL == "" && publishSet {
+		err = errors.New("-publish needs -redis: without it the program publishes its own two batches in one process")
+	} else if *redisURL == "" {
 		err = runInProcess(*cursorPath)
 	} else {
 		err = runRedis(*redisURL, *cursorPath, *publish)
