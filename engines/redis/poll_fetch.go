@@ -1,8 +1,10 @@
 package redis
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/switchyard-go/eventbus/internal/brokerkit"
@@ -206,9 +208,14 @@ func xrangeResult(cmd *goredis.Cmd) ([]rawEntry, error) {
 	return out, nil
 }
 
-// fieldsMessage is entryMessage for a flat field list.
-func fieldsMessage(fields []any) brokerkit.BinaryMessage {
-	m := brokerkit.BinaryMessage{Attributes: make([]brokerkit.Attribute, 0, len(fields)/2)}
+// fieldsMessage is entryMessage for a flat field list, with two savings
+// that matter when a poll decodes a page of entries: the attributes are
+// appended to attrs[:0] (a poll reuses one slice for the whole page; the
+// decoding copies nothing out of it but the strings), and Data is a view
+// of the reply's data string, not a copy. Such a message must only be
+// decoded with decodeBorrowed, which never writes Data nor keeps it.
+func fieldsMessage(fields []any, attrs []brokerkit.Attribute) brokerkit.BinaryMessage {
+	m := brokerkit.BinaryMessage{Attributes: attrs[:0]}
 	for i := 0; i+1 < len(fields); i += 2 {
 		k, _ := fields[i].(string)
 		v, ok := fields[i+1].(string)
@@ -217,7 +224,7 @@ func fieldsMessage(fields []any) brokerkit.BinaryMessage {
 		}
 		switch k {
 		case fieldData:
-			m.Data = []byte(v)
+			m.Data = stringBytes(v)
 		case brokerkit.AttrDataContentType, fieldContentType:
 			m.ContentType = v
 		default:
@@ -225,4 +232,25 @@ func fieldsMessage(fields []any) brokerkit.BinaryMessage {
 		}
 	}
 	return m
+}
+
+// stringBytes returns the bytes of s without copying them, non-nil even
+// when s is empty (an entry's empty data field is data, not its absence).
+// The result must never be written: it is the string's memory.
+func stringBytes(s string) []byte {
+	if len(s) == 0 {
+		return []byte{}
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// decodeBorrowed is decodeEntry for a message from fieldsMessage: binary
+// mode decodes straight from the borrowed data (brokerkit copies what it
+// keeps); any other mode gets its own copy of the data first.
+func decodeBorrowed(m brokerkit.BinaryMessage) (brokerkit.Envelope, error) {
+	if _, ok := m.Attr(brokerkit.AttrSpecVersion); ok {
+		return brokerkit.DecodeBinaryBorrowed(m)
+	}
+	m.Data = bytes.Clone(m.Data)
+	return brokerkit.DecodeMessage(m)
 }
