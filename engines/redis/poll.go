@@ -125,14 +125,9 @@ func (e *pollEntry) before(o *pollEntry) bool {
 // entryTime is an entry's event time (its CloudEvents time attribute) in
 // Unix ns, or its stream id's millisecond time when it has none.
 func entryTime(m rawEntry, id streamID) int64 {
-	for i := 0; i+1 < len(m.fields); i += 2 {
-		if m.fields[i] == brokerkit.AttrTime {
-			if s, ok := m.fields[i+1].(string); ok {
-				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-					return t.UnixNano()
-				}
-			}
-			break
+	if s, ok := m.fields[brokerkit.AttrTime].(string); ok {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UnixNano()
 		}
 	}
 	return int64(id.ms) * int64(time.Millisecond)
@@ -269,7 +264,7 @@ func (b *EventBus) pollEvent(s *pollStream, m rawEntry, f *bus.Filter, attrs *[]
 	if m.fields == nil {
 		return bus.Event{}, false
 	}
-	bm := fieldsMessage(m.fields, *attrs)
+	bm := borrowedMessage(m.fields, *attrs)
 	*attrs = bm.Attributes
 	if err := b.cfg.Options.CheckPayload(s.topic, len(bm.Data)); err != nil {
 		b.errs.Report(broker.ScopeDecode, fmt.Errorf("poll: entry %s of %s skipped: %w", m.id, s.key, err))
