@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -210,21 +211,55 @@ func xrangeResult(cmd *goredis.XMessageSliceCmd) ([]rawEntry, error) {
 // with decodeBorrowed, which never writes Data nor keeps it.
 func borrowedMessage(fields map[string]any, attrs []brokerkit.Attribute) brokerkit.BinaryMessage {
 	m := brokerkit.BinaryMessage{Attributes: attrs[:0]}
-	for k, raw := range fields {
-		v, ok := raw.(string)
-		if !ok {
-			v = fmt.Sprint(raw)
+	// The fields every entry of ours has are looked up; the map is walked
+	// only for the others (extensions, another producer's fields), which
+	// costs less than walking it whole for every entry.
+	known := 0
+	for _, k := range entryAttrs {
+		if raw, ok := fields[k]; ok {
+			m.Attributes = append(m.Attributes, brokerkit.Attribute{Name: k, Value: fieldString(raw)})
+			known++
 		}
+	}
+	if raw, ok := fields[fieldData]; ok {
+		m.Data = stringBytes(fieldString(raw))
+		known++
+	}
+	if raw, ok := fields[brokerkit.AttrDataContentType]; ok {
+		m.ContentType = fieldString(raw)
+		known++
+	}
+	if known == len(fields) {
+		return m
+	}
+	for k, raw := range fields {
 		switch k {
-		case fieldData:
-			m.Data = stringBytes(v)
-		case brokerkit.AttrDataContentType, fieldContentType:
-			m.ContentType = v
+		case fieldData, brokerkit.AttrDataContentType:
+		case fieldContentType:
+			if _, ok := fields[brokerkit.AttrDataContentType]; !ok {
+				m.ContentType = fieldString(raw)
+			}
 		default:
-			m.Attributes = append(m.Attributes, brokerkit.Attribute{Name: k, Value: v})
+			if !slices.Contains(entryAttrs[:], k) {
+				m.Attributes = append(m.Attributes, brokerkit.Attribute{Name: k, Value: fieldString(raw)})
+			}
 		}
 	}
 	return m
+}
+
+// entryAttrs are the attribute fields every entry the engine writes has,
+// but datacontenttype (see xaddCmd).
+var entryAttrs = [...]string{brokerkit.AttrSpecVersion, brokerkit.AttrID, brokerkit.AttrSource,
+	brokerkit.AttrType, brokerkit.AttrSubject, brokerkit.AttrTime}
+
+// fieldString is a field's value as a string (go-redis reads them as
+// strings).
+func fieldString(raw any) string {
+	if v, ok := raw.(string); ok {
+		return v
+	}
+	return fmt.Sprint(raw)
 }
 
 // stringBytes returns the bytes of s without copying them, non-nil even
