@@ -125,14 +125,9 @@ func (e *pollEntry) before(o *pollEntry) bool {
 // entryTime is an entry's event time (its CloudEvents time attribute) in
 // Unix ns, or its stream id's millisecond time when it has none.
 func entryTime(m rawEntry, id streamID) int64 {
-	for i := 0; i+1 < len(m.fields); i += 2 {
-		if m.fields[i] == brokerkit.AttrTime {
-			if s, ok := m.fields[i+1].(string); ok {
-				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-					return t.UnixNano()
-				}
-			}
-			break
+	if s, ok := m.fields[brokerkit.AttrTime].(string); ok {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UnixNano()
 		}
 	}
 	return int64(id.ms) * int64(time.Millisecond)
@@ -158,6 +153,7 @@ func (b *EventBus) poll(ctx context.Context, rs *runState, topic string, req bus
 	}
 	page := min(req.Limit, pollPage)
 	var resp bus.ConsumeResponse
+	var attrs []brokerkit.Attribute // reused by every entry's decoding
 	examined := 0
 	for {
 		var need []*pollStream
@@ -190,7 +186,11 @@ func (b *EventBus) poll(ctx context.Context, rs *runState, topic string, req bus
 			next.buf = next.buf[1:]
 			next.pos = position{id: e.id, off: e.off, entry: true}
 			examined++
-			if ev, ok := b.pollEvent(next, e.msg, req.Filter); ok {
+			ev, ok := b.pollEvent(next, e.msg, req.Filter, &attrs)
+			if ok {
+				if resp.Events == nil {
+					resp.Events = make([]bus.Event, 0, min(req.Limit, page))
+				}
 				resp.Events = append(resp.Events, ev)
 			}
 		}
@@ -257,16 +257,20 @@ func (b *EventBus) pollLatest(ctx context.Context, rs *runState, topics []string
 // the filter; false when the entry is skipped. Entries are decoded on the
 // caller's goroutine as they are consumed: decoding a page on two
 // goroutines was measured slower on a loaded 2-core machine (BenchmarkPoll).
-func (b *EventBus) pollEvent(s *pollStream, m rawEntry, f *bus.Filter) (bus.Event, bool) {
+//
+// attrs is scratch space for the entry's attributes, kept for the next
+// entry: nothing decoded refers to it.
+func (b *EventBus) pollEvent(s *pollStream, m rawEntry, f *bus.Filter, attrs *[]brokerkit.Attribute) (bus.Event, bool) {
 	if m.fields == nil {
 		return bus.Event{}, false
 	}
-	bm := fieldsMessage(m.fields)
+	bm := borrowedMessage(m.fields, *attrs)
+	*attrs = bm.Attributes
 	if err := b.cfg.Options.CheckPayload(s.topic, len(bm.Data)); err != nil {
 		b.errs.Report(broker.ScopeDecode, fmt.Errorf("poll: entry %s of %s skipped: %w", m.id, s.key, err))
 		return bus.Event{}, false
 	}
-	env, err := decodeEntry(bm)
+	env, err := decodeBorrowed(bm)
 	if err != nil {
 		b.errs.Report(broker.ScopeDecode, fmt.Errorf("poll: entry %s of %s skipped: %w", m.id, s.key, err))
 		return bus.Event{}, false

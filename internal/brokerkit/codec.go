@@ -204,6 +204,24 @@ func (c *Codec) encodeBinary(e bus.Event, id string, o origin) (BinaryMessage, e
 // is missing, the time is not RFC 3339, or JSON data or a JSON metadata
 // value does not parse.
 func DecodeBinary(m BinaryMessage) (Envelope, error) {
+	return decodeBinary(m, false)
+}
+
+// DecodeBinaryBorrowed is DecodeBinary for a message whose Data is only
+// lent for the call: memory the caller reuses, or a string's bytes (a
+// Redis reply), which must never be written. JSON data is parsed straight
+// from it (the decoded value shares no memory with m.Data); other data
+// becomes the Payload as a copy (nil stays nil, empty stays empty), so
+// the Envelope never refers to m.Data. The result is otherwise exactly
+// DecodeBinary's: receive paths that read data as strings use it to skip
+// a copy of every payload.
+func DecodeBinaryBorrowed(m BinaryMessage) (Envelope, error) {
+	return decodeBinary(m, true)
+}
+
+// decodeBinary is DecodeBinary; borrowed says m.Data must not be
+// retained (see DecodeBinaryBorrowed).
+func decodeBinary(m BinaryMessage, borrowed bool) (Envelope, error) {
 	var env Envelope
 	for _, a := range m.Attributes {
 		switch a.Name {
@@ -253,7 +271,7 @@ func DecodeBinary(m BinaryMessage) (Envelope, error) {
 		env.Event.Topic = env.Type
 	}
 	env.DataContentType = m.ContentType
-	if err := decodeData(&env.Event, m.ContentType, m.Data); err != nil {
+	if err := decodeData(&env.Event, m.ContentType, m.Data, borrowed); err != nil {
 		return env, err
 	}
 	return env, nil
@@ -291,7 +309,10 @@ func IsJSONContentType(ct string) bool {
 	return mt == ContentTypeJSON || mt == "text/json" || strings.HasSuffix(mt, "+json")
 }
 
-func decodeData(e *bus.Event, ct string, data []byte) error {
+// decodeData sets e's Payload (and the content type Metadata) from data;
+// borrowed: data must not be retained, so non-JSON data is copied (the
+// JSON decoders never retain their input).
+func decodeData(e *bus.Event, ct string, data []byte, borrowed bool) error {
 	if ct == "" && len(data) == 0 {
 		return nil
 	}
@@ -306,6 +327,9 @@ func decodeData(e *bus.Event, ct string, data []byte) error {
 		}
 		e.Payload = v
 		return nil
+	}
+	if borrowed && data != nil {
+		data = append(make([]byte, 0, len(data)), data...)
 	}
 	e.Payload = data
 	if ct != ContentTypeOctetStream {

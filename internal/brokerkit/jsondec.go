@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Payload JSON decoding fast path.
@@ -22,6 +23,14 @@ import (
 // error, nesting deeper than maxFastDepth) it reports false and the
 // caller runs json.Unmarshal, which also produces the errors. The
 // differential test in jsondec_test.go checks the invariant.
+//
+// The strings of one document (keys and values) are copied into one
+// buffer of the document's size, allocated at the first string, instead
+// of one allocation each: a page of small events has several strings per
+// event, and the allocations were a measurable share of a poll's decoding
+// (BenchmarkPoll in engines/redis). The strings' total length is below the
+// document's, so the buffer never grows and the strings stay valid; one
+// of them kept alone keeps at most the document's size alive.
 
 // unmarshalJSON is json.Unmarshal(data, &v) with the fast path.
 func unmarshalJSON(data []byte) (any, error) {
@@ -40,6 +49,7 @@ func unmarshalJSON(data []byte) (any, error) {
 type jsonParser struct {
 	data []byte
 	pos  int
+	strs []byte // the strings' bytes; cap len(data), never grown
 }
 
 func (p *jsonParser) skipSpace() {
@@ -176,7 +186,7 @@ func (p *jsonParser) string() (string, bool) {
 				return "", false
 			}
 			p.pos = i + 1
-			return string(raw), true
+			return p.intern(raw), true
 		case c == '\\' || c < 0x20:
 			return "", false
 		case c >= utf8.RuneSelf:
@@ -230,4 +240,20 @@ func (p *jsonParser) number() (any, bool) {
 	}
 	p.pos = i
 	return f, true
+}
+
+// intern returns raw as a string whose bytes live in p.strs (see above).
+func (p *jsonParser) intern(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	if p.strs == nil {
+		p.strs = make([]byte, 0, len(p.data))
+	}
+	if cap(p.strs)-len(p.strs) < len(raw) {
+		return string(raw) // cannot happen (raw is a part of data between quotes); kept safe anyway
+	}
+	start := len(p.strs)
+	p.strs = append(p.strs, raw...)
+	return unsafe.String(&p.strs[start], len(raw))
 }
