@@ -38,9 +38,8 @@ type shard struct {
 	closing  atomic.Bool   // sealed or abandoned: the worker must look
 	exited   atomic.Bool   // the worker returned
 	succ     atomic.Pointer[shardSet]
-	progress notifier      // head/done advanced, or the ring was sealed
-	readMu   sync.Mutex    // drop-oldest only: consumer copy-out vs eviction
-	filtered atomic.Uint64 // sync handler calls a subscription's filter rejected
+	progress notifier   // head/done advanced, or the ring was sealed
+	readMu   sync.Mutex // drop-oldest only: consumer copy-out vs eviction
 	_        padding
 
 	// Read-only after construction.
@@ -65,6 +64,12 @@ type shard struct {
 	// starts and when it enters or leaves idle, never per event; read by
 	// ShardMetrics and the scaling monitor.
 	clock idleClock
+
+	// filtered counts the sync handler calls a subscription's filter
+	// rejected (bus.FilteredHandler). Written by the worker at the end of
+	// a batch that had any, read by EngineStats: kept off the lines
+	// producers read after every publish.
+	filtered atomic.Uint64
 }
 
 func newShard(b *EventBus, r *runState, set *shardSet, id int) *shard {
