@@ -203,12 +203,12 @@ func xrangeResult(cmd *goredis.XMessageSliceCmd) ([]rawEntry, error) {
 	return out, nil
 }
 
-// borrowedMessage is entryMessage (wire.go) with two savings that matter
-// when a poll decodes a page of entries: the attributes are appended to
-// attrs[:0] (a poll reuses one slice for the whole page; the decoding
-// copies nothing out of it but the strings), and Data is a view of the
-// reply's data string, not a copy. Such a message must only be decoded
-// with decodeBorrowed, which never writes Data nor keeps it.
+// borrowedMessage turns a read entry's fields into a BinaryMessage
+// without copying: the attributes are appended to attrs[:0] (a poll reuses
+// one slice for a whole page; decoding copies nothing out of it but the
+// strings), and Data is a view of the reply's data string. Such a message
+// must only be decoded with decodeBorrowed, which never writes Data nor
+// keeps it; entryMessage (wire.go) copies Data for every other use.
 func borrowedMessage(fields map[string]any, attrs []brokerkit.Attribute) brokerkit.BinaryMessage {
 	m := brokerkit.BinaryMessage{Attributes: attrs[:0]}
 	// The fields every entry of ours has are looked up; the map is walked

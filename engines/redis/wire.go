@@ -1,7 +1,7 @@
 package redis
 
 import (
-	"fmt"
+	"bytes"
 
 	"github.com/switchyard-go/eventbus/internal/brokerkit"
 )
@@ -63,23 +63,14 @@ func (b *EventBus) xaddCmd(stream string, m brokerkit.BinaryMessage) []any {
 	return v
 }
 
-// entryMessage turns a read entry's fields back into a BinaryMessage.
-// Field values arrive as strings from go-redis.
+// entryMessage turns a read entry's fields back into a BinaryMessage
+// that owns its data: borrowedMessage (poll_fetch.go) with the data copied
+// out of the reply, so that the message may be kept (dead letters keep the
+// raw data) and decoded with decodeEntry.
 func entryMessage(values map[string]any) brokerkit.BinaryMessage {
-	m := brokerkit.BinaryMessage{Attributes: make([]brokerkit.Attribute, 0, len(values))}
-	for k, raw := range values {
-		s, ok := raw.(string)
-		if !ok {
-			s = fmt.Sprint(raw)
-		}
-		switch k {
-		case fieldData:
-			m.Data = []byte(s)
-		case brokerkit.AttrDataContentType, fieldContentType:
-			m.ContentType = s
-		default:
-			m.Attributes = append(m.Attributes, brokerkit.Attribute{Name: k, Value: s})
-		}
+	m := borrowedMessage(values, make([]brokerkit.Attribute, 0, len(values)))
+	if m.Data != nil {
+		m.Data = bytes.Clone(m.Data)
 	}
 	return m
 }
