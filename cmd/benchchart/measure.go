@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/memory"
+	"github.com/switchyard-go/eventbus/internal/busbench"
 )
 
 // measureConfig bounds the measurement run.
@@ -53,7 +54,7 @@ func measure(cfg measureConfig) (*results, error) {
 			}
 			ns = append(ns, float64(d)/float64(n))
 		}
-		m := median(ns)
+		m := busbench.Median(ns)
 		r.throughput = append(r.throughput, throughputRow{name: c.name, nsMedian: m, nsMin: slices.Min(ns), nsMax: slices.Max(ns), mEventsPS: 1e3 / m})
 		fmt.Fprintf(os.Stderr, "throughput %s: %.0f ns/event\n", c.name, m)
 	}
@@ -71,7 +72,7 @@ func measure(cfg measureConfig) (*results, error) {
 			for _, l := range runs {
 				v = append(v, f(l))
 			}
-			return median(v)
+			return busbench.Median(v)
 		}
 		r.latency = append(r.latency, latencyRow{
 			engine: "memory", rate: rate,
@@ -195,18 +196,6 @@ func latency(rate int, dur time.Duration) (latencyRow, error) {
 }
 
 func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
 
 func loadavg() string {
 	b, err := os.ReadFile("/proc/loadavg")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/sharded"
+	"github.com/switchyard-go/eventbus/internal/busbench"
 )
 
 // idleCPU measures what the sharded engine's spinWindow costs at low
@@ -54,7 +55,7 @@ func idleCPU(rates []int, windows []time.Duration, dur time.Duration, rounds int
 				for i := range s {
 					v[i] = f(s[i])
 				}
-				return median(v)
+				return busbench.Median(v)
 			}
 			name := w.String()
 			if w < 0 {
@@ -69,7 +70,7 @@ func idleCPU(rates []int, windows []time.Duration, dur time.Duration, rounds int
 	tw.Flush()
 	fmt.Printf("\npublisher alone (subtracted above), cores: ")
 	for _, rate := range rates {
-		fmt.Printf("%d/s %.3f  ", rate, median(base[rate]))
+		fmt.Printf("%d/s %.3f  ", rate, busbench.Median(base[rate]))
 	}
 	fmt.Println()
 }

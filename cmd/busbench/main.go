@@ -162,7 +162,7 @@ func main() {
 		return out
 	}
 
-	fmt.Printf("\ncache-line ping-pong RTT: median %.0f ns (min %.0f, max %.0f)\n\n", median(rtts), slices.Min(rtts), slices.Max(rtts))
+	fmt.Printf("\ncache-line ping-pong RTT: median %.0f ns (min %.0f, max %.0f)\n\n", busbench.Median(rtts), slices.Min(rtts), slices.Max(rtts))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "case\tns/event median\tmin\tmax\tM events/s\tallocs/event\tB/event\t× chan (median)\t× chan (best round)\t× chan (worst round)\t")
 	for _, c := range list {
@@ -172,9 +172,9 @@ func main() {
 			allocs = append(allocs, s.allocs)
 			bytes = append(bytes, s.bytes)
 		}
-		m := median(ns(c.name))
+		m := busbench.Median(ns(c.name))
 		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.3f\t%.1f\t%.2f\t%.2f\t%.2f\t\n", c.name, m, slices.Min(ns(c.name)), slices.Max(ns(c.name)),
-			1e3/m, median(allocs), median(bytes), median(r), slices.Min(r), slices.Max(r))
+			1e3/m, busbench.Median(allocs), busbench.Median(bytes), busbench.Median(r), slices.Min(r), slices.Max(r))
 	}
 	tw.Flush()
 
@@ -197,22 +197,22 @@ func main() {
 	}
 	if has("sharded P1 S1") {
 		r := ratio("sharded P1 S1")
-		fmt.Printf("  P1→S1 Publish:                 %.2f× chan (worst round %.2f×)\n", median(r), slices.Max(r))
+		fmt.Printf("  P1→S1 Publish:                 %.2f× chan (worst round %.2f×)\n", busbench.Median(r), slices.Max(r))
 	}
 	for _, b := range []string{"sharded P1 S1 batch16", "sharded P1 S1 batch64"} {
 		if has(b) {
-			fmt.Printf("  %-30s %.2f× chan\n", strings.TrimPrefix(b, "sharded P1 S1 ")+" PublishBatch:", median(ratio(b)))
+			fmt.Printf("  %-30s %.2f× chan\n", strings.TrimPrefix(b, "sharded P1 S1 ")+" PublishBatch:", busbench.Median(ratio(b)))
 		}
 	}
 	if has("sharded P4 S1", "chan1024 P4", "sharded P1 S1") {
 		fmt.Printf("  P4→S1:                         %.2f× chan P4, %.2f× own P1\n",
-			median(rel("sharded P4 S1", "chan1024 P4")), median(rel("sharded P4 S1", "sharded P1 S1")))
+			busbench.Median(rel("sharded P4 S1", "chan1024 P4")), busbench.Median(rel("sharded P4 S1", "sharded P1 S1")))
 	}
 	if has("sharded P1 S4", "sharded P1 S1") {
-		fmt.Printf("  4 subscribers:                 %.2f× the 1-subscriber cost per event\n", median(rel("sharded P1 S4", "sharded P1 S1")))
+		fmt.Printf("  4 subscribers:                 %.2f× the 1-subscriber cost per event\n", busbench.Median(rel("sharded P1 S4", "sharded P1 S1")))
 	}
 	if has("sharded P1 S1", "memory P1 S1") {
-		fmt.Printf("  memory engine / sharded:       %.1f×\n", median(rel("memory P1 S1", "sharded P1 S1")))
+		fmt.Printf("  memory engine / sharded:       %.1f×\n", busbench.Median(rel("memory P1 S1", "sharded P1 S1")))
 	}
 	var worst float64
 	for _, c := range list {
@@ -266,13 +266,13 @@ func latencyTable(dur time.Duration, runs int) {
 				for _, l := range ls {
 					v = append(v, us(f(l)))
 				}
-				return median(v)
+				return busbench.Median(v)
 			}
 			var ach []float64
 			for _, l := range ls {
 				ach = append(ach, l.Achieved)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.1f\t%.1f\t%.0f\t\n", name, rate, median(ach),
+			fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.2f\t%.1f\t%.1f\t%.0f\t\n", name, rate, busbench.Median(ach),
 				pick(func(l busbench.Latencies) time.Duration { return l.P50 }),
 				pick(func(l busbench.Latencies) time.Duration { return l.P99 }),
 				pick(func(l busbench.Latencies) time.Duration { return l.P999 }),
@@ -280,18 +280,6 @@ func latencyTable(dur time.Duration, runs int) {
 		}
 	}
 	tw.Flush()
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func loadavg() string {

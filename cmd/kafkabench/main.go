@@ -28,6 +28,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchyard-go/eventbus/internal/busbench"
 )
 
 // Watermill's published Kafka figures (ThreeDotsLabs/watermill-benchmark: 16 CPUs, real Kafka).
@@ -122,7 +124,7 @@ func main() {
 		}
 		slices.Sort(rates)
 		slices.Sort(allocs)
-		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.1f |\n", sc.name, median(rates), rates[0], rates[len(rates)-1], median(allocs))
+		fmt.Printf("| %s | %.0f | %.0f | %.0f | %.1f |\n", sc.name, busbench.Median(rates), rates[0], rates[len(rates)-1], busbench.Median(allocs))
 	}
 	fmt.Printf("\nFor comparison: Watermill Kafka %.0f publish / %.0f subscribe msg/s (published figures: 16 CPUs, real Kafka).\n", watermillPublish, watermillSubscribe)
 	printRatios(results, counts)
@@ -141,7 +143,7 @@ func printRatios(results map[string][]result, counts []int) {
 		}
 		slices.Sort(rates)
 		slices.Sort(allocs)
-		return median(rates), median(allocs), true
+		return busbench.Median(rates), busbench.Median(allocs), true
 	}
 	med := func(name string) (float64, float64, bool) {
 		r, a, ok := medOne(name)
@@ -179,16 +181,6 @@ func printRatios(results map[string][]result, counts []int) {
 	if ok1 && ok2 {
 		fmt.Printf("engine consume = %.2f× raw sarama consume; adapter overhead %.1f allocs/event beyond sarama's\n", ec/rc, eca-rca)
 	}
-}
-
-func median(s []float64) float64 {
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // result is one scenario run.

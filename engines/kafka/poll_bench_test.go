@@ -3,7 +3,6 @@ package kafka_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/engines/kafka"
+	"github.com/switchyard-go/eventbus/internal/busbench"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
 
@@ -141,16 +141,16 @@ func BenchmarkPollThroughput(b *testing.B) {
 		round++
 	}
 	b.StopTimer()
-	pm, rm := median(polled), median(raw)
+	pm, rm := busbench.Median(polled), busbench.Median(raw)
 	ratios := make([]float64, len(polled))
 	for i := range polled {
 		ratios[i] = polled[i] / raw[i]
 	}
 	b.ReportMetric(pm, "poll-events/s")
 	b.ReportMetric(rm, "raw-events/s")
-	b.ReportMetric(median(ratios), "poll/raw")
+	b.ReportMetric(busbench.Median(ratios), "poll/raw")
 	b.Logf("%d rounds of %d events: Poll (pages of %d) median %.0f events/s %s; raw sarama partition consumers median %.0f events/s %s; Poll/raw per round %s, median %.2f",
-		len(polled), pollBenchEvents, pollBenchPage, pm, rates(polled), rm, rates(raw), ratiosText(ratios), median(ratios))
+		len(polled), pollBenchEvents, pollBenchPage, pm, rates(polled), rm, rates(raw), ratiosText(ratios), busbench.Median(ratios))
 }
 
 // publishBacklog publishes pollBenchEvents events on topic from 64
@@ -179,15 +179,6 @@ func publishBacklog(b *testing.B, eb bus.EventBus, topic string) {
 	if err := <-errs; err != nil {
 		b.Fatal(err)
 	}
-}
-
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)/2]
 }
 
 // ratiosText formats the per-round ratios.

@@ -3,7 +3,6 @@ package kinesis
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/switchyard-go/eventbus/bus"
 	"github.com/switchyard-go/eventbus/internal/brokerkit"
+	"github.com/switchyard-go/eventbus/internal/busbench"
 )
 
 // BenchmarkPoll reads the same 5,000 events (2 shards, 10 keys) from the
@@ -100,14 +100,8 @@ func BenchmarkPoll(b *testing.B) {
 		bare = append(bare, rate(raw))
 	}
 	b.StopTimer()
-	mp, mr := median(polled), median(bare)
+	mp, mr := busbench.Median(polled), busbench.Median(bare)
 	b.ReportMetric(mp, "poll-events/s")
 	b.ReportMetric(mr, "getrecords-events/s")
 	b.ReportMetric(mp/mr, "ratio")
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[len(s)/2]
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchyard-go/eventbus/bus"
+	"github.com/switchyard-go/eventbus/internal/busbench"
 	"github.com/switchyard-go/eventbus/internal/testinfra"
 )
 
@@ -142,25 +143,16 @@ func BenchmarkPoll(b *testing.B) {
 				rd.rates = append(rd.rates, float64(n)/rd.took.Seconds())
 			}
 		}
-		base := median(readers[0].rates)
+		base := busbench.Median(readers[0].rates)
 		fmt.Printf("redis-server %s, GOMAXPROCS %d, %s, %d events, pages of %d, %d rounds\n", srv.Addr, runtime.GOMAXPROCS(0), runtime.Version(), n, page, *pollBenchRounds)
 		fmt.Printf("| reader | median events/s | min | max | vs raw XRANGE |\n|---|---:|---:|---:|---:|\n")
 		for _, rd := range readers {
-			m := median(rd.rates)
+			m := busbench.Median(rd.rates)
 			fmt.Printf("| %s | %.0f | %.0f | %.0f | %.2f |\n", rd.name, m, slices.Min(rd.rates), slices.Max(rd.rates), m/base)
 		}
-		mp := median(readers[2].rates)
+		mp := busbench.Median(readers[2].rates)
 		b.ReportMetric(mp, "poll-events/s")
 		b.ReportMetric(base, "xrange-events/s")
 		b.ReportMetric(mp/base, "ratio")
 	}
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

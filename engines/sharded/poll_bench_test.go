@@ -3,7 +3,6 @@ package sharded_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -54,7 +53,7 @@ func BenchmarkRetainCost(b *testing.B) {
 			}
 			med := make([]float64, len(runners))
 			for i, r := range runners {
-				med[i] = median(ns[i])
+				med[i] = busbench.Median(ns[i])
 				b.ReportMetric(med[i], r.name+"-ns/event")
 				b.Logf("%-13s median %6.1f ns/event over %d rounds: %v", r.name, med[i], len(ns[i]), rounded(ns[i]))
 			}
@@ -69,7 +68,7 @@ func BenchmarkRetainCost(b *testing.B) {
 				for k := range r {
 					r[k] = ns[a][k] / ns[z][k]
 				}
-				return median(r)
+				return busbench.Median(r)
 			}
 			b.ReportMetric(paired(2, 1), "on/off-paired")
 			b.Logf("median of per-round ratios: retain=0/chan %.2f, retain=65536/chan %.2f, on/off %.2f", paired(1, 0), paired(2, 0), paired(2, 1))
@@ -133,15 +132,6 @@ func BenchmarkPoll(b *testing.B) {
 			b.ReportMetric(float64(events)/time.Since(start).Seconds(), "events/s")
 		})
 	}
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func rounded(v []float64) []string {
