@@ -155,3 +155,35 @@ func TestInteropOwnEntries(t *testing.T) {
 		})
 	}
 }
+
+func TestInteropForeignEntriesPoll(t *testing.T) {
+	b := started(t, testConfig(shared))
+	for _, mode := range []string{"binary", "structured"} {
+		t.Run("Poll reads the entries the SDK writes in "+mode+" mode as a subscriber receives them", func(t *testing.T) {
+			topic := "interop.poll." + mode
+			var want []brokertest.ForeignEvent
+			for _, f := range brokertest.ForeignEvents() {
+				f.Event = f.Event.Clone()
+				f.Event.SetID(f.Event.ID() + "-poll-" + mode)
+				fields, err := brokertest.EntryFields(f.Event, mode == "structured")
+				if err != nil {
+					t.Fatal(err)
+				}
+				xaddFields(t, b, topic, fields)
+				want = append(want, f)
+			}
+			resp, err := b.Poll(testCtx(t), topic, bus.ConsumeRequest{Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Events) != len(want) {
+				t.Fatalf("Poll returned %d events, want the %d the SDK wrote", len(resp.Events), len(want))
+			}
+			for i, f := range want {
+				for _, d := range brokertest.CheckForeignEvent(f, topic, resp.Events[i]) {
+					t.Errorf("%s: %s", f.Name, d)
+				}
+			}
+		})
+	}
+}

@@ -94,6 +94,23 @@ func ForeignEvents() []ForeignEvent {
 // CheckForeign compares what a handler saw of f (its event e and
 // broker.EventAttributes ce) with f, on topic; it returns the differences.
 func CheckForeign(f ForeignEvent, topic string, e bus.Event, ce broker.Attributes) []string {
+	errs := CheckForeignEvent(f, topic, e)
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	want := broker.Attributes{SpecVersion: "1.0", ID: f.Event.ID(), Source: f.Event.Source(), Type: f.Event.Type(),
+		Subject: f.Event.Subject(), Time: f.Event.Time(), DataContentType: f.Event.DataContentType()}
+	if !ce.Time.Equal(want.Time) {
+		bad("EventAttributes.Time = %v, want %v", ce.Time, want.Time)
+	}
+	ce.Time, want.Time = time.Time{}, time.Time{}
+	if ce != want {
+		bad("EventAttributes = %+v, want %+v", ce, want)
+	}
+	return errs
+}
+
+// CheckForeignEvent compares the bus.Event an engine made of f (read on
+// topic, by a handler or by Poll) with f; it returns the differences.
+func CheckForeignEvent(f ForeignEvent, topic string, e bus.Event) []string {
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	if e.Topic != topic {
@@ -107,15 +124,6 @@ func CheckForeign(f ForeignEvent, topic string, e bus.Event, ce broker.Attribute
 	}
 	if !e.CreatedAt.Equal(f.Event.Time()) {
 		bad("CreatedAt = %v, want %v", e.CreatedAt, f.Event.Time())
-	}
-	want := broker.Attributes{SpecVersion: "1.0", ID: f.Event.ID(), Source: f.Event.Source(), Type: f.Event.Type(),
-		Subject: f.Event.Subject(), Time: f.Event.Time(), DataContentType: f.Event.DataContentType()}
-	if !ce.Time.Equal(want.Time) {
-		bad("EventAttributes.Time = %v, want %v", ce.Time, want.Time)
-	}
-	ce.Time, want.Time = time.Time{}, time.Time{}
-	if ce != want {
-		bad("EventAttributes = %+v, want %+v", ce, want)
 	}
 	return errs
 }
