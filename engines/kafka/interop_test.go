@@ -250,3 +250,59 @@ func TestADeadLetterThatCannotBeWrittenDoesNotStallThePartition(t *testing.T) {
 		t.Errorf("stats Dropped %d DeadLettered %d, want 1 and 0", st.Dropped, st.DeadLettered)
 	}
 }
+
+func TestInteropForeignRecordsPoll(t *testing.T) {
+	k := testinfra.StartKafka(t, testinfra.KafkaOptions{})
+	b := started(t, engineConfig(k, nil))
+	p := foreignProducer(t, k)
+	for _, mode := range []string{"binary", "structured"} {
+		t.Run("Poll reads the records the SDK writes in "+mode+" mode as a subscriber receives them", func(t *testing.T) {
+			topic := "interop.poll." + mode
+			// Subscribing makes the engine create the topic (autoCreateTopics).
+			if _, err := b.Subscribe(ctxT(t), topic, func(context.Context, bus.Event) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			var want []brokertest.ForeignEvent
+			for _, f := range brokertest.ForeignEvents() {
+				f.Event = f.Event.Clone()
+				f.Event.SetID(f.Event.ID() + "-poll-" + mode)
+				produceCE(t, p, topic, f.Event, mode == "structured")
+				want = append(want, f)
+			}
+			var got []bus.Event
+			cursor := ""
+			testutil.Eventually(t, 30*time.Second, "Poll to return every record the SDK wrote", func() bool {
+				resp, err := b.Poll(ctxT(t), topic, bus.ConsumeRequest{Limit: 100, Cursor: cursor})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, cursor = append(got, resp.Events...), resp.Cursor
+				return len(got) >= len(want)
+			})
+			if len(got) != len(want) {
+				t.Fatalf("Poll returned %d events, want the %d the SDK wrote", len(got), len(want))
+			}
+			// Partitions are merged by event time, and the SDK's events
+			// carry their own times: match each record to an event.
+			used := make([]bool, len(got))
+		next:
+			for _, f := range want {
+				var first []string
+				for i, e := range got {
+					if used[i] {
+						continue
+					}
+					diffs := brokertest.CheckForeignEvent(f, topic, e)
+					if len(diffs) == 0 {
+						used[i] = true
+						continue next
+					}
+					if first == nil {
+						first = diffs
+					}
+				}
+				t.Errorf("%s: no polled event matches; differences from the first candidate: %v", f.Name, first)
+			}
+		})
+	}
+}
