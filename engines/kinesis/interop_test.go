@@ -169,3 +169,28 @@ func TestInteropOwnRecords(t *testing.T) {
 		})
 	}
 }
+
+func TestInteropForeignRecordsPoll(t *testing.T) {
+	b := started(t, testConfig(kinesalite.Endpoint()))
+	var want []brokertest.ForeignEvent
+	for _, f := range brokertest.ForeignEvents() {
+		putForeign(t, b, f.Event)
+		want = append(want, f)
+	}
+	var got []bus.Event
+	cursor := ""
+	testutil.Eventually(t, 20*time.Second, "Poll to return every record the SDK wrote", func() bool {
+		resp, err := b.Poll(testCtx(t), "*", bus.ConsumeRequest{Limit: 100, Cursor: cursor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, cursor = append(got, resp.Events...), resp.Cursor
+		return len(got) >= len(want)
+	})
+	brokertest.CheckForeignPolled(t, got, want, func(f brokertest.ForeignEvent) string {
+		if s := f.Event.Subject(); s != "" {
+			return s
+		}
+		return f.Event.Type()
+	})
+}

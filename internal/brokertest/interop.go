@@ -308,3 +308,32 @@ func CheckForeignDeliveries(t *testing.T, rec *Recorder, want map[string]Foreign
 		t.Errorf("%s: not delivered", f.Name)
 	}
 }
+
+// CheckForeignPolled checks that the events a Poll returned (got, in any
+// order) are the foreign events want, each once: every event must match
+// one of want (CheckForeignEvent, on the topic topic gives for it).
+func CheckForeignPolled(t *testing.T, got []bus.Event, want []ForeignEvent, topic func(ForeignEvent) string) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("Poll returned %d events, want the %d the SDK wrote", len(got), len(want))
+	}
+	used := make([]bool, len(got))
+next:
+	for _, f := range want {
+		var first []string
+		for i, e := range got {
+			if used[i] {
+				continue
+			}
+			diffs := CheckForeignEvent(f, topic(f), e)
+			if len(diffs) == 0 {
+				used[i] = true
+				continue next
+			}
+			if first == nil {
+				first = diffs
+			}
+		}
+		t.Errorf("%s: no polled event matches; differences from the first candidate: %v", f.Name, first)
+	}
+}
