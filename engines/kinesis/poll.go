@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -35,6 +36,11 @@ const (
 	maxEmptyHops = 5
 	// pollParallel is how many shards one poll reads at once.
 	pollParallel = 8
+	// pollListMaxAge is how old the engine's shard list may be when a
+	// poll starts before the poll lists the shards again, so that polls
+	// see a split or merge within that time without waiting for the
+	// engine's shardSyncInterval.
+	pollListMaxAge = time.Second
 	// maxPollRounds bounds the rounds of one poll. A round reads every
 	// readable shard once; another round follows only when the first
 	// returned no event but consumed records that did not match (other
@@ -125,6 +131,15 @@ func (b *EventBus) Poll(ctx context.Context, topic string, req bus.ConsumeReques
 	set, err := b.pollShards(ctx, cur)
 	if err != nil {
 		return bus.ConsumeResponse{}, err
+	}
+	if time.Since(set.at) > pollListMaxAge {
+		// The engine's list may predate a split or merge: a poll sees
+		// one within pollListMaxAge (at most one ListShards a second per
+		// engine). On error the older list serves; the next poll tries
+		// again.
+		if fresh, err := b.refreshShards(ctx); err == nil {
+			set = fresh
+		}
 	}
 	scope, err := shardScope(set, req.Shards, topic)
 	if err != nil {
@@ -226,14 +241,16 @@ func (b *EventBus) pollLatest(ctx context.Context, topic string, req bus.Consume
 }
 
 // pollShards returns the shard list: the engine's snapshot, listed again
-// when it is missing or when cur names a shard it does not hold (the
-// snapshot may predate the cursor's resharding).
+// when it is missing, when cur names a shard it does not hold, or when cur
+// read a shard to its end and the snapshot lists no child of it (the
+// snapshot may predate the cursor's resharding; a closed shard always has
+// children, and without them in the list no later poll would read on).
 func (b *EventBus) pollShards(ctx context.Context, cur *pollCursor) (*shardSet, error) {
 	set := b.shards.Load()
 	stale := set == nil
-	if cur != nil {
-		for id := range cur.Pos {
-			if set.get(id) == nil {
+	if cur != nil && !stale {
+		for id, p := range cur.Pos {
+			if set.get(id) == nil || (p == posEnd && !hasChild(set, id)) {
 				stale = true
 				break
 			}
@@ -347,7 +364,7 @@ func (b *EventBus) fetchShards(ctx context.Context, topic string, f *bus.Filter,
 			// Owned by this call: joined below before it returns.
 			defer wg.Done()
 			defer func() { <-sem }()
-			out[i], errs[i] = b.fetchShard(ctx, topic, f, sh.id, pos[sh.id], limit)
+			out[i], errs[i] = b.fetchShard(ctx, topic, f, sh.id, sh.closed, pos[sh.id], limit)
 		}()
 	}
 	wg.Wait()
@@ -365,7 +382,9 @@ func (b *EventBus) fetchShards(ctx context.Context, topic string, f *bus.Filter,
 }
 
 // fetchShard reads one shard after position from (TRIM_HORIZON when "").
-func (b *EventBus) fetchShard(ctx context.Context, topic string, f *bus.Filter, id, from string, limit int32) (*shardBatch, error) {
+// closed says the shard list shows the shard closed (split or merged
+// away).
+func (b *EventBus) fetchShard(ctx context.Context, topic string, f *bus.Filter, id string, closed bool, from string, limit int32) (*shardBatch, error) {
 	bt := &shardBatch{shard: id, from: from}
 	it, err := b.pollIterator(ctx, id, from)
 	var invalid *types.InvalidArgumentException
@@ -404,7 +423,17 @@ func (b *EventBus) fetchShard(ctx context.Context, topic string, f *bus.Filter, 
 			bt.end = true
 			break
 		}
-		if len(out.Records) > 0 || aws.ToInt64(out.MillisBehindLatest) == 0 {
+		if len(out.Records) > 0 {
+			break
+		}
+		if aws.ToInt64(out.MillisBehindLatest) == 0 {
+			if closed {
+				// Nothing after the position and caught up, in a shard
+				// that receives no more records: its end, even where
+				// the service still hands out a next iterator (as
+				// kinesalite does for a closed shard with no record).
+				bt.end = true
+			}
 			break
 		}
 		it = out.NextShardIterator

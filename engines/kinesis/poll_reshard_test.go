@@ -29,8 +29,10 @@ func TestPollAcrossResharding(t *testing.T) {
 	cfg := testConfig(kinesalite.Endpoint())
 	cfg.ShardCount = 1
 	cfg.MaxRecordsPerRead = 50
-	// Only a poll that reads a parent to its end lists the children:
-	// the engine's periodic shard sync does not come during the test.
+	// The engine's periodic shard sync does not come during the test:
+	// polls find the children themselves (they list the shards when the
+	// engine's list is over a second old, or when they read a parent to
+	// its end).
 	cfg.ShardSyncInterval = bus.Duration(time.Hour)
 	b := started(t, cfg)
 	keys := []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"}
